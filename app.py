@@ -1,0 +1,27 @@
+"""The application factory: config, database, blueprints and CLI commands wired together."""
+
+import os
+
+from flask import Flask
+
+from syndication import cli, database, views
+from syndication.config import DEFAULTS, from_environment, validate
+from syndication.dates import rfc3339
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("SYNDICATION_INSTANCE_PATH"))
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        # instance/config.py may set any SYNDICATION_* key; the environment overrides it.
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(from_environment())
+    else:
+        app.config.update(test_config)
+    validate(app.config)
+
+    database.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
+    app.jinja_env.filters["rfc3339"] = rfc3339
+    return app

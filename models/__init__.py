@@ -1,0 +1,22 @@
+"""Tables and the queries that belong to them."""
+
+from .article import IMPORTED, UNCHANGED, UPDATED, Article, ArticleCategory, ArticleTag, Cursor, Draft
+from .base import BaseModel, UTCDateTimeField, db, utc_now
+from .taxonomy import Category, Tag
+
+__all__ = [
+    "IMPORTED",
+    "UNCHANGED",
+    "UPDATED",
+    "Article",
+    "ArticleCategory",
+    "ArticleTag",
+    "BaseModel",
+    "Category",
+    "Cursor",
+    "Draft",
+    "Tag",
+    "UTCDateTimeField",
+    "db",
+    "utc_now",
+]

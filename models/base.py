@@ -1,0 +1,38 @@
+"""The unbound database and the model base class every table inherits from."""
+
+from datetime import UTC, datetime
+
+from peewee import DatabaseProxy, DateTimeField, Model
+
+# Created unbound: the app factory (or a test) points it at a real database.
+db = DatabaseProxy()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTimeField(DateTimeField):
+    """A moment in time: stored as UTC without an offset, always read back aware (UTC).
+
+    Refusing naive datetimes here is what keeps naive times out of the whole program.
+    """
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{self.name}: needs a time-zone aware datetime, got {value!r}")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False

@@ -1,0 +1,1 @@
+"""Importing posts, declaring feeds, rendering them, and serving them over HTTP."""

@@ -1,0 +1,62 @@
+"""Command-line tools, through Flask's click integration: `flask --app wsgi <command> --help`."""
+
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+
+from models import db
+from models.schema import Runner, migrate, pending
+
+from .importer import ImportReport, find_posts, import_post
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create the database tables (applies every migration; safe to run again)."""
+    applied = migrate(db)
+    click.echo(f"Database ready ({len(applied)} migration(s) applied).")
+
+
+@click.command("migrate")
+@click.option("--status", is_flag=True, help="List migrations and whether each is applied; change nothing.")
+def migrate_command(status: bool) -> None:
+    """Apply pending schema migrations, in order, each once."""
+    if status:
+        for m in Runner(db).status():
+            click.echo(f"{'applied' if m.applied else 'pending'}  {m.name}")
+        return
+    applied = migrate(db)
+    click.echo("\n".join(f"applied  {name}" for name in applied) or "Nothing to apply.")
+
+
+@click.command("import-posts")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--quiet", is_flag=True, help="Print only failures and the summary line.")
+def import_posts_command(paths: tuple[Path, ...], quiet: bool) -> None:
+    """Import Jekyll-style posts from PATHS (files, or folders searched recursively).
+
+    Importing a post again updates it in place; an unchanged post is left alone. A file that cannot
+    be imported is reported with its reason and skipped; the exit status is 1 if any failed.
+    """
+    if waiting := pending(db):
+        raise click.ClickException(f"{len(waiting)} schema migration(s) pending: run `flask init-db` first.")
+    zone = ZoneInfo(current_app.config["SYNDICATION_TIMEZONE"])
+    report = ImportReport()
+    files = list(find_posts(paths))
+    show_bar = sys.stdout.isatty() and not quiet and len(files) > 1
+    with click.progressbar(files, label="Importing", show_pos=True, hidden=not show_bar) as bar:
+        for path in bar:
+            import_post(path, zone, report)
+    for path, reason in report.failures:
+        click.echo(f"{path}: {reason}", err=True)
+    click.echo(report.summary())
+    if report.failures:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db_command, migrate_command, import_posts_command):
+        app.cli.add_command(command)

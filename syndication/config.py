@@ -1,0 +1,65 @@
+"""Settings: defaults, then instance/config.py, then SYNDICATION_* environment variables, then a test mapping."""
+
+import os
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PREFIX = "SYNDICATION_"
+
+DEFAULTS: dict[str, object] = {
+    "SYNDICATION_DATABASE_URL": "",  # empty: sqlite file instance/syndication.db (WAL)
+    "SYNDICATION_SITE_URL": "",  # empty: the address each request came to
+    "SYNDICATION_SITE_TITLE": "News feeds",
+    "SYNDICATION_SITE_DESCRIPTION": "Every article of the site, as it is published.",
+    "SYNDICATION_LANGUAGE": "zh-CN",
+    "SYNDICATION_TIMEZONE": "Asia/Shanghai",  # for post dates written without an offset
+    "SYNDICATION_CACHE_MAX_AGE": 300,  # seconds; also the feeds' <ttl> (in minutes, rounded up)
+    "SYNDICATION_FEED_LIMIT": 20,  # items per feed unless ?limit= asks otherwise
+    "SYNDICATION_FEED_MAX_LIMIT": 100,
+    "SYNDICATION_PAGE_LIMIT": 30,  # articles per HTML listing page
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def from_environment(environ=os.environ) -> dict[str, object]:
+    """The SYNDICATION_* variables that name a known setting, converted to the default's type."""
+    found = {}
+    for key, default in DEFAULTS.items():
+        if key in environ:
+            value = environ[key]
+            if isinstance(default, int):
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ConfigError(f"{key}={value!r}: must be a whole number") from None
+            found[key] = value
+    return found
+
+
+def validate(config) -> None:
+    """Fail at start-up, with the setting's name, rather than on some request later."""
+    try:
+        ZoneInfo(config["SYNDICATION_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"SYNDICATION_TIMEZONE={config['SYNDICATION_TIMEZONE']!r}: not an IANA time zone name "
+            "(e.g. Asia/Shanghai, UTC)"
+        ) from None
+    site = config["SYNDICATION_SITE_URL"]
+    if site:
+        parts = urlsplit(site)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError(f"SYNDICATION_SITE_URL={site!r}: must be an http(s) address like https://news.example")
+    for key in (
+        "SYNDICATION_CACHE_MAX_AGE",
+        "SYNDICATION_FEED_LIMIT",
+        "SYNDICATION_FEED_MAX_LIMIT",
+        "SYNDICATION_PAGE_LIMIT",
+    ):
+        if not isinstance(config[key], int) or config[key] < (0 if key == "SYNDICATION_CACHE_MAX_AGE" else 1):
+            raise ConfigError(f"{key}={config[key]!r}: must be a positive whole number")
+    if config["SYNDICATION_FEED_LIMIT"] > config["SYNDICATION_FEED_MAX_LIMIT"]:
+        raise ConfigError("SYNDICATION_FEED_LIMIT must not exceed SYNDICATION_FEED_MAX_LIMIT")

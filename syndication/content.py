@@ -1,0 +1,95 @@
+"""Article bodies: Markdown and HTML to one sanitized HTML, and what is derived from it."""
+
+import re
+from dataclasses import dataclass
+
+import nh3
+from lxml import html as lxml_html
+from markdown_it import MarkdownIt
+
+from .text import plain_text, shorten
+
+SUMMARY_LENGTH = 400
+
+# CommonMark passes HTML blocks through untouched, so HTML bodies, Markdown bodies and
+# mixtures of both go through the same renderer.
+_markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt", "em",
+    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "mark",
+    "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "abbr": {"title"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+}
+
+
+@dataclass
+class Body:
+    html: str
+    first_paragraph: str
+    first_image: str
+
+
+class EmptyBody(ValueError):
+    pass
+
+
+def render_body(source: str) -> Body:
+    """Render and sanitize once, at import; the stored HTML is what every output starts from."""
+    # No scripts, no event handlers, no styles (which could hide text), only http(s)/mailto URLs
+    # (relative ones stay relative until output, see absolutize).
+    clean = nh3.clean(
+        _markdown.render(source),
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        allowed_classes={"p": {"em_media"}},
+        url_schemes={"http", "https", "mailto"},
+        clean_content_tags={"script", "style"},
+        link_rel="noopener",
+    ).strip()
+    if not clean:
+        raise EmptyBody("the body is empty after sanitizing")
+    root = lxml_html.fragment_fromstring(clean, create_parent="div")
+    image = next((img.get("src") for img in root.iter("img") if img.get("src")), "")
+    if not plain_text(clean) and not image:
+        raise EmptyBody("the body has no text or image after sanitizing")
+    first = ""
+    for p in root.iter("p"):
+        if "em_media" in (p.get("class") or ""):
+            continue
+        first = plain_text(lxml_html.tostring(p, encoding="unicode"))
+        if first:
+            break
+    return Body(html=clean, first_paragraph=shorten(first or plain_text(clean), SUMMARY_LENGTH), first_image=image)
+
+
+# Attributes in nh3's output are always double-quoted, so a pattern finds every URL it kept.
+_URL_ATTRIBUTE = re.compile(r'(\s(?:href|src|cite)=")(/[^"]*)"')
+
+
+def absolutize(fragment: str, base_url: str) -> str:
+    """Make site-relative ('/x') and scheme-relative ('//host/x') URLs absolute for output."""
+    scheme = base_url.split(":", 1)[0]
+
+    def fix(m: re.Match) -> str:
+        url = m.group(2)
+        return f'{m.group(1)}{scheme}:{url}"' if url.startswith("//") else f'{m.group(1)}{base_url}{url}"'
+
+    return _URL_ATTRIBUTE.sub(fix, fragment)
+
+
+def absolute_url(url: str, base_url: str) -> str:
+    if url.startswith("//"):
+        return base_url.split(":", 1)[0] + ":" + url
+    if url.startswith("/"):
+        return base_url + url
+    return url

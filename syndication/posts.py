@@ -1,0 +1,193 @@
+"""Reading one Jekyll-style post file into a Draft: front matter, body, page chrome, identity."""
+
+import re
+from datetime import tzinfo
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from models import Draft
+
+from .content import SUMMARY_LENGTH, EmptyBody, render_body
+from .dates import parse_post_date
+from .text import clean_title, plain_text, shorten, xml_safe
+
+
+class PostError(ValueError):
+    """A post that cannot be imported; the message says why, in words a publisher can act on."""
+
+
+# An article id ends up in /share/<id>.html: letters, digits (any script), '.', '_' and '-'.
+ARTICLE_ID = re.compile(r"^[\w.-]{1,190}$")
+_SLUG = re.compile(r"^[\w.-]{1,190}$")
+_JEKYLL_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
+# The two kinds of page chrome the old site appended after the body.
+_SOURCE_LINE = re.compile(r"^\s*<(https?://[^>\s]+)>\s*$")
+_NAV_LINE = re.compile(r"^\s*(?:\[[^\]\n]*\]\([^)\s]*\)\s*[｜|]?\s*)+$")
+_NAV_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
+_CATEGORY_PATH = re.compile(r"/category/([^/]+)\.html$")
+_BACK_TO = re.compile(r"^\s*(?:返回|回到|back to)\s*", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r'<p class="em_media">(.*?)</p>', re.DOTALL)
+_SOURCE_PREFIX = re.compile(r"^(?:文章来源|来源|source)\s*[:：]\s*", re.IGNORECASE)
+
+
+def read_post(path: Path, site_zone: tzinfo) -> Draft:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise PostError(f"cannot be read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PostError(f"is not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+    return parse_post(text, path.name, site_zone, str(path))
+
+
+def parse_post(text: str, filename: str, site_zone: tzinfo, path: str = "") -> Draft:
+    meta, body = _split_front_matter(xml_safe(text.lstrip("\ufeff").replace("\r\n", "\n")))
+    body, source_url, display_names = _strip_chrome(body)
+    source_url = _string(meta, "source_url") or source_url
+    if not body.strip():
+        raise PostError("has an empty body")
+
+    title = clean_title(_string(meta, "title"))
+    if not title:
+        raise PostError("has no title (add 'title:' to the front matter)")
+    published = _date(meta, filename, site_zone)
+    updated = None
+    for key in ("last_modified_at", "updated"):
+        if meta.get(key) is not None:
+            updated = _parse_date(meta[key], key, site_zone)
+            break
+
+    try:
+        rendered = render_body(body)
+    except EmptyBody as e:
+        raise PostError(f"has an empty body ({e})") from None
+    attribution = _ATTRIBUTION.search(rendered.html)
+    excerpt = _string(meta, "excerpt")
+    categories = _names(meta, "categories", "category")
+    return Draft(
+        id=_article_id(meta, source_url, filename),
+        title=title,
+        published=published,
+        updated=updated,
+        body=rendered.html,
+        summary=shorten(plain_text(excerpt), SUMMARY_LENGTH) if excerpt else rendered.first_paragraph,
+        categories=[(slug, display_names.get(slug)) for slug in categories],
+        tags=_names(meta, "tags", "tag"),
+        author=_author(meta),
+        source_name=_SOURCE_PREFIX.sub("", plain_text(attribution.group(1)).strip("（）() ")) if attribution else "",
+        source_url=source_url,
+        image=_string(meta, "image") or rendered.first_image,
+        path=path,
+    )
+
+
+def _split_front_matter(text: str) -> tuple[dict, str]:
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        raise PostError("has no front matter (the file must start with a '---' line)")
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        raise PostError("has front matter that is never closed by a '---' line")
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark else ""
+        raise PostError(f"has broken YAML front matter{where}: {getattr(e, 'problem', None) or e}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise PostError("has front matter that is not a set of 'key: value' lines")
+    return meta, "\n".join(lines[end + 1 :])
+
+
+def _strip_chrome(body: str) -> tuple[str, str, dict[str, str]]:
+    """Remove the trailing source-link and navigation lines; return what they said."""
+    lines = body.rstrip().split("\n")
+    source_url, names = "", {}
+    while lines:
+        line = lines[-1]
+        if not line.strip():
+            lines.pop()
+        elif m := _SOURCE_LINE.match(line):
+            source_url = source_url or m.group(1)
+            lines.pop()
+        elif _NAV_LINE.match(line):
+            for text, url in _NAV_LINK.findall(line):
+                if m := _CATEGORY_PATH.search(urlsplit(url).path):
+                    names.setdefault(m.group(1), _BACK_TO.sub("", text).strip() or m.group(1))
+            lines.pop()
+        else:
+            break
+    return "\n".join(lines), source_url, names
+
+
+def _article_id(meta: dict, source_url: str, filename: str) -> str:
+    """DESIGN.md 'Article identity': the source link's infoCode, else front matter id, else file name."""
+    candidates = [
+        ("the source link's infoCode", (parse_qs(urlsplit(source_url).query).get("infoCode") or [""])[0]),
+        ("front matter 'id'", str(meta.get("id") or "")),
+        ("the file name", Path(filename).stem),
+    ]
+    for where, value in candidates:
+        if value:
+            if not ARTICLE_ID.match(value):
+                raise PostError(f"has an unusable id {value!r} from {where} (letters, digits, '.', '_', '-')")
+            return value
+    raise PostError("has no id")
+
+
+def _date(meta: dict, filename: str, site_zone: tzinfo):
+    if meta.get("date") is not None:
+        return _parse_date(meta["date"], "date", site_zone)
+    if m := _JEKYLL_NAME.match(filename):
+        return _parse_date(m.group(1), "the file name's date", site_zone)
+    raise PostError("has no date (add 'date:' to the front matter or name the file YYYY-MM-DD-title.md)")
+
+
+def _parse_date(value, key: str, site_zone: tzinfo):
+    try:
+        return parse_post_date(value, site_zone)
+    except ValueError as e:
+        raise PostError(f"has a {key} that cannot be read: {e}") from None
+
+
+def _string(meta: dict, key: str) -> str:
+    value = meta.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise PostError(f"has a '{key}' that is a {type(value).__name__}, not text")
+    return str(value).strip()
+
+
+def _names(meta: dict, plural: str, singular: str) -> list[str]:
+    """Categories or tags: a list, or (as Jekyll reads it) a string of space-separated names."""
+    value = meta.get(plural, meta.get(singular))
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
+        raise PostError(f"has '{plural}' that is neither a name nor a list of names")
+    names = []
+    for v in value:
+        name = str(v).strip()
+        if not _SLUG.match(name):
+            raise PostError(f"has an unusable name {name!r} in '{plural}' (letters, digits, '.', '_', '-')")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _author(meta: dict) -> str:
+    author = meta.get("author")
+    if isinstance(author, dict):
+        author = author.get("name")
+    return clean_title(str(author)) if author else ""

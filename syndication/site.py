@@ -1,0 +1,74 @@
+"""The site as the outside world sees it: its public address, title, language and zone, and its URLs.
+
+Every public address (DESIGN.md, "URL contract") is spelled here and nowhere else.
+"""
+
+import math
+from dataclasses import dataclass
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request
+
+
+@dataclass(frozen=True)
+class Site:
+    base_url: str  # scheme://host[/prefix], no trailing slash
+    title: str
+    description: str
+    language: str
+    zone: ZoneInfo
+    max_age: int
+
+    @property
+    def ttl_minutes(self) -> int:
+        """RSS <ttl> is in minutes: the cache lifetime, rounded up so readers never poll early."""
+        return max(1, math.ceil(self.max_age / 60))
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def current_site() -> Site:
+    config = current_app.config
+    base = config["SYNDICATION_SITE_URL"] or request.url_root
+    return Site(
+        base_url=base.rstrip("/"),
+        title=config["SYNDICATION_SITE_TITLE"],
+        description=config["SYNDICATION_SITE_DESCRIPTION"],
+        language=config["SYNDICATION_LANGUAGE"],
+        zone=ZoneInfo(config["SYNDICATION_TIMEZONE"]),
+        max_age=config["SYNDICATION_CACHE_MAX_AGE"],
+    )
+
+
+FEED_FORMATS = ("rss", "atom")
+
+
+def _segment(name: str) -> str:
+    # Tags may be Chinese: the address carries them as percent-encoded UTF-8.
+    return quote(name, safe="")
+
+
+def home_path() -> str:
+    return "/"
+
+
+def opml_path() -> str:
+    return "/feeds.opml"
+
+
+def share_path(article_id: str) -> str:
+    return f"/share/{_segment(article_id)}.html"
+
+
+def site_feed_path(fmt: str) -> str:
+    return f"/feed.{fmt}"
+
+
+def category_path(slug: str, fmt: str = "html") -> str:
+    return f"/category/{_segment(slug)}.{fmt}"
+
+
+def tag_path(name: str, fmt: str = "html") -> str:
+    return f"/tag/{_segment(name)}.{fmt}"

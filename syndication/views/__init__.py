@@ -1,0 +1,55 @@
+"""The HTTP layer: blueprints, and errors answered with a reason instead of a stack trace."""
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .. import site
+from . import feeds, pages
+
+# Link words of the page chrome, as the old site wrote them.
+LABELS = {
+    "zh": {"back_to": "返回{}", "home": "返回首页"},
+    "en": {"back_to": "Back to {}", "home": "Back to home"},
+}
+
+
+def _wants_html() -> bool:
+    return request.path == "/" or request.path.endswith(".html")
+
+
+def _error(e: HTTPException):
+    if _wants_html():
+        body = render_template("error.html", error=e)
+        response = e.get_response()
+        response.set_data(body)
+        response.content_type = "text/html; charset=utf-8"
+        return response
+    response = e.get_response()
+    response.set_data(f"{e.code} {e.name}: {e.description}\n")
+    response.content_type = "text/plain; charset=utf-8"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(pages.bp)
+    # Flask logs an unhandled exception's trace for the operator, then answers it as a 500 through
+    # this same handler: the client gets the one-line reason, never the trace.
+    app.register_error_handler(HTTPException, _error)
+
+    app.jinja_env.globals.update(
+        share_path=site.share_path,
+        category_path=site.category_path,
+        tag_path=site.tag_path,
+        opml_path=site.opml_path,
+    )
+
+    @app.context_processor
+    def _labels():
+        language = app.config["SYNDICATION_LANGUAGE"].split("-")[0].lower()
+        return {"labels": LABELS.get(language, LABELS["en"])}
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
