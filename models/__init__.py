@@ -1,7 +1,7 @@
 """Tables and the queries that belong to them."""
 
 from .article import IMPORTED, UNCHANGED, UPDATED, Article, ArticleCategory, ArticleTag, Cursor, Draft
-from .base import BaseModel, UTCDateTimeField, db, utc_now
+from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .taxonomy import Category, Tag
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "UTCDateTimeField",
     "db",
     "utc_now",
+    "valid_key",
 ]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from peewee import CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, Tuple
 
-from .base import BaseModel, UTCDateTimeField, db, utc_now
+from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .taxonomy import Category, Tag
 
 IMPORTED, UPDATED, UNCHANGED = "imported", "updated", "unchanged"
@@ -56,6 +56,13 @@ class Cursor:
     published: datetime
     id: str
 
+    def older(self, published_field, id_field):
+        """The condition "strictly after this cursor in newest-first order" on the given columns.
+
+        The time goes through the field's own conversion: a raw aware datetime would reach SQLite as
+        text with "+00:00", which sorts after the stored form and repeats the boundary item."""
+        return Tuple(published_field, id_field) < Tuple(published_field.to_value(self.published), self.id)
+
     def encode(self) -> str:
         return f"{self.published.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}~{self.id}"
 
@@ -95,7 +102,7 @@ class Article(BaseModel):
     def latest(cls, limit: int, before: Cursor | None = None) -> list["Article"]:
         query = cls.select()
         if before:
-            query = query.where(Tuple(cls.published, cls.id) < Tuple(before.published, before.id))
+            query = query.where(before.older(cls.published, cls.id))
         return cls._with_taxonomy(query.order_by(cls.published.desc(), cls.id.desc()).limit(limit))
 
     @classmethod
@@ -112,7 +119,7 @@ class Article(BaseModel):
         # range scan of the (key, published, article) index, however large the archive.
         query = cls.select().join(link, on=(link.article == cls.id)).where(condition)
         if before:
-            query = query.where(Tuple(link.published, link.article) < Tuple(before.published, before.id))
+            query = query.where(before.older(link.published, link.article))
         return cls._with_taxonomy(query.order_by(link.published.desc(), link.article.desc()).limit(limit))
 
     @classmethod
@@ -148,7 +155,10 @@ class Article(BaseModel):
         return row.updated if row else None
 
     @classmethod
-    def get_with_taxonomy(cls, article_id: str) -> "Article | None":
+    def find(cls, article_id: str) -> "Article | None":
+        """The article with its categories and tags, or None (also for ids that cannot exist)."""
+        if not valid_key(article_id):
+            return None
         found = cls._with_taxonomy(cls.select().where(cls.id == article_id))
         return found[0] if found else None
 

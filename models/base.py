@@ -1,11 +1,21 @@
 """The unbound database and the model base class every table inherits from."""
 
+import re
 from datetime import UTC, datetime
 
 from peewee import DatabaseProxy, DateTimeField, Model
 
 # Created unbound: the app factory (or a test) points it at a real database.
 db = DatabaseProxy()
+
+
+# Article ids, category slugs and tag names: letters and digits of any script, '.', '_' and '-'.
+# They appear in addresses, so anything else cannot name a row (and is never sent to the database).
+_KEY = re.compile(r"^[\w.-]{1,190}$")
+
+
+def valid_key(text: str) -> bool:
+    return bool(_KEY.match(text))
 
 
 def utc_now() -> datetime:

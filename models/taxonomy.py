@@ -2,7 +2,7 @@
 
 from peewee import EXCLUDED, CharField, TextField
 
-from .base import BaseModel
+from .base import BaseModel, valid_key
 
 
 class Category(BaseModel):
@@ -20,6 +20,10 @@ class Category(BaseModel):
             cls.insert_many(unnamed).on_conflict_ignore().execute()
 
     @classmethod
+    def find(cls, slug: str) -> "Category | None":
+        return cls.get_or_none(cls.slug == slug) if valid_key(slug) else None
+
+    @classmethod
     def all_by_name(cls):
         return cls.select().order_by(cls.name, cls.slug)
 
@@ -31,6 +35,10 @@ class Tag(BaseModel):
     def ensure(cls, names: list[str]) -> None:
         if names:
             cls.insert_many([{"name": n} for n in names]).on_conflict_ignore().execute()
+
+    @classmethod
+    def find(cls, name: str) -> "Tag | None":
+        return cls.get_or_none(cls.name == name) if valid_key(name) else None
 
     @classmethod
     def all_by_name(cls):

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from models import db
 from models.schema import Runner, migrate, pending
@@ -14,6 +15,7 @@ from .importer import ImportReport, find_posts, import_post
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database tables (applies every migration; safe to run again)."""
     applied = migrate(db)
@@ -21,6 +23,7 @@ def init_db_command() -> None:
 
 
 @click.command("migrate")
+@with_appcontext
 @click.option("--status", is_flag=True, help="List migrations and whether each is applied; change nothing.")
 def migrate_command(status: bool) -> None:
     """Apply pending schema migrations, in order, each once."""
@@ -33,6 +36,7 @@ def migrate_command(status: bool) -> None:
 
 
 @click.command("import-posts")
+@with_appcontext
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--quiet", is_flag=True, help="Print only failures and the summary line.")
 def import_posts_command(paths: tuple[Path, ...], quiet: bool) -> None:

@@ -1,7 +1,9 @@
 """Article bodies: Markdown and HTML to one sanitized HTML, and what is derived from it."""
 
+import html
 import re
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import nh3
 from lxml import html as lxml_html
@@ -72,24 +74,20 @@ def render_body(source: str) -> Body:
     return Body(html=clean, first_paragraph=shorten(first or plain_text(clean), SUMMARY_LENGTH), first_image=image)
 
 
-# Attributes in nh3's output are always double-quoted, so a pattern finds every URL it kept.
-_URL_ATTRIBUTE = re.compile(r'(\s(?:href|src|cite)=")(/[^"]*)"')
+# Attributes in nh3's output are always double-quoted, so a pattern finds every URL it kept: here,
+# the ones without a scheme ("/x", "//host/x", "x.jpg"), which readers would resolve differently.
+_RELATIVE_URL = re.compile(r'(\s(?:href|src|cite)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
 
 
 def absolutize(fragment: str, base_url: str) -> str:
-    """Make site-relative ('/x') and scheme-relative ('//host/x') URLs absolute for output."""
-    scheme = base_url.split(":", 1)[0]
-
-    def fix(m: re.Match) -> str:
-        url = m.group(2)
-        return f'{m.group(1)}{scheme}:{url}"' if url.startswith("//") else f'{m.group(1)}{base_url}{url}"'
-
-    return _URL_ATTRIBUTE.sub(fix, fragment)
+    """Make every relative URL absolute against the site's public address, for output."""
+    return _RELATIVE_URL.sub(
+        lambda m: f'{m.group(1)}{absolute_url(html.unescape(m.group(2)), base_url, True)}"', fragment
+    )
 
 
-def absolute_url(url: str, base_url: str) -> str:
-    if url.startswith("//"):
-        return base_url.split(":", 1)[0] + ":" + url
-    if url.startswith("/"):
-        return base_url + url
-    return url
+def absolute_url(url: str, base_url: str, escape: bool = False) -> str:
+    """Site-relative URLs ("/x") hang off the site's address as ours do (it may have a path prefix);
+    the rest resolve as a browser would on the home page."""
+    absolute = base_url + url if url.startswith("/") and not url.startswith("//") else urljoin(base_url + "/", url)
+    return html.escape(absolute) if escape else absolute

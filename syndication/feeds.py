@@ -189,14 +189,14 @@ def site_feed(site: Site) -> SiteFeed:
 
 
 def category_feed(site: Site, slug: str) -> CategoryFeed:
-    category = Category.get_or_none(Category.slug == slug)
+    category = Category.find(slug)
     if category is None:
         raise NotFound(f"There is no category {slug!r}.")
     return CategoryFeed(site, category)
 
 
 def tag_feed(site: Site, name: str) -> TagFeed:
-    tag = Tag.get_or_none(Tag.name == name)
+    tag = Tag.find(name)
     if tag is None:
         raise NotFound(f"There is no tag {name!r}.")
     return TagFeed(site, tag)

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from models import Draft
+from models import Draft, valid_key
 
 from .content import SUMMARY_LENGTH, EmptyBody, render_body
 from .dates import parse_post_date
@@ -18,9 +18,6 @@ class PostError(ValueError):
     """A post that cannot be imported; the message says why, in words a publisher can act on."""
 
 
-# An article id ends up in /share/<id>.html: letters, digits (any script), '.', '_' and '-'.
-ARTICLE_ID = re.compile(r"^[\w.-]{1,190}$")
-_SLUG = re.compile(r"^[\w.-]{1,190}$")
 _JEKYLL_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 # The two kinds of page chrome the old site appended after the body.
 _SOURCE_LINE = re.compile(r"^\s*<(https?://[^>\s]+)>\s*$")
@@ -137,7 +134,7 @@ def _article_id(meta: dict, source_url: str, filename: str) -> str:
     ]
     for where, value in candidates:
         if value:
-            if not ARTICLE_ID.match(value):
+            if not valid_key(value):
                 raise PostError(f"has an unusable id {value!r} from {where} (letters, digits, '.', '_', '-')")
             return value
     raise PostError("has no id")
@@ -179,7 +176,7 @@ def _names(meta: dict, plural: str, singular: str) -> list[str]:
     names = []
     for v in value:
         name = str(v).strip()
-        if not _SLUG.match(name):
+        if not valid_key(name):
             raise PostError(f"has an unusable name {name!r} in '{plural}' (letters, digits, '.', '_', '-')")
         if name not in names:
             names.append(name)

@@ -69,12 +69,19 @@ def make_app(database_url: str, **settings):
     return create_app(config)
 
 
-def fresh_schema(app) -> None:
-    """Drop every table and migrate from nothing: a clean slate on a shared PostgreSQL database."""
+def drop_tables(app) -> None:
+    """Leave the app's database with no tables at all: what a new installation starts from."""
     cascade = " CASCADE" if "postgres" in app.config["SYNDICATION_DATABASE_URL"] else ""
     with app.app_context():
         for table in db.get_tables():
             db.execute_sql(f'DROP TABLE IF EXISTS "{table}"{cascade}')
+        db.close()
+
+
+def fresh_schema(app) -> None:
+    """Drop every table and migrate from nothing: a clean slate on a shared PostgreSQL database."""
+    drop_tables(app)
+    with app.app_context():
         migrate(db)
         db.close()
 

@@ -263,3 +263,10 @@ def test_dates_carry_the_site_offset(client, good_posts):
     # Written at 12:00 +0000; shown in the site's zone with its offset.
     assert hostile.published == "2026-01-13T20:00:00+08:00"
     assert hostile.published_parsed.tm_hour == 12  # feedparser normalises to UTC
+
+
+@pytest.mark.parametrize("path", ["/tag/%00.rss", "/category/%00.atom", "/tag/a%0Ab.rss", "/category/%C3%28.rss"])
+def test_names_that_cannot_exist_are_404_without_asking_the_database(client, good_posts, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"Traceback" not in response.data

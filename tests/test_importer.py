@@ -11,7 +11,7 @@ from .conftest import FIXTURES, import_paths
 
 def stored(app, article_id):
     with app.app_context():
-        article = Article.get_with_taxonomy(article_id)
+        article = Article.find(article_id)
         db.close()
         return article
 

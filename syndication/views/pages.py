@@ -1,5 +1,7 @@
 """HTML pages: home, category and tag pages, share pages, the old share address, and /healthz."""
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, jsonify, redirect, render_template, request
 from werkzeug.exceptions import BadRequest, NotFound
 
@@ -25,7 +27,11 @@ def _listing(feed: Feed, template: str = "listing.html", **context):
     """A page of a feed's articles, newest first, with a link to the next older page."""
     limit = limit_param("SYNDICATION_PAGE_LIMIT")
     articles = feed.items(limit, before_param())
-    older = articles[-1].cursor.encode() if len(articles) == limit else None
+    older = None
+    if len(articles) == limit:
+        # The next page keeps the page size the reader asked for.
+        query = {"before": articles[-1].cursor.encode(), "limit": request.args.get("limit")}
+        older = "?" + urlencode({k: v for k, v in query.items() if v})
     return _page(template, articles, feed=feed, older=older, **context)
 
 
@@ -46,7 +52,7 @@ def tag_page(name: str):
 
 @bp.get("/share/<article_id>.html")
 def share(article_id: str):
-    article = Article.get_with_taxonomy(article_id)
+    article = Article.find(article_id)
     if article is None:
         raise NotFound(f"There is no article {article_id!r}.")
     site = current_site()
@@ -67,7 +73,7 @@ def legacy_share():
     article_id = request.args.get("infoCode", "")
     if not article_id:
         raise BadRequest("infoCode is missing: the address is /html_News/NewsShare.html?infoCode=<article id>.")
-    if not Article.select().where(Article.id == article_id).exists():
+    if Article.find(article_id) is None:
         raise NotFound(f"There is no article {article_id!r}.")
     return redirect(share_path(article_id), code=301)
 
