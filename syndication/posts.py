@@ -14,6 +14,10 @@ from .dates import parse_post_date
 from .text import clean_title, plain_text, shorten, xml_safe
 
 
+# libyaml's safe loader when PyYAML was built with it (the wheels are): the same documents, ten times faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class PostError(ValueError):
     """A post that cannot be imported; the message says why, in words a publisher can act on."""
 
@@ -92,7 +96,7 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
     else:
         raise PostError("has front matter that is never closed by a '---' line")
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end]))
+        meta = yaml.load("\n".join(lines[1:end]), Loader=_YAML_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark else ""
