@@ -5,10 +5,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from peewee import CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, Tuple
+from peewee import CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, Tuple, chunked
 
 from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .taxonomy import Category, Tag
+from .version import CATEGORY_NAMES, INDEX, SITE, FeedVersion, article_key, category_key, tag_key
 
 IMPORTED, UPDATED, UNCHANGED = "imported", "updated", "unchanged"
 
@@ -175,56 +176,117 @@ class Article(BaseModel):
 
     @classmethod
     def store(cls, draft: Draft) -> str:
-        """Create or update the article in one transaction; say which of the three it was."""
-        digest = draft.content_hash()
-        with db.atomic():
-            Category.ensure(draft.categories)
-            existing = cls.get_or_none(cls.id == draft.id)
-            if existing and existing.content_hash == digest:
-                return UNCHANGED
-            now = utc_now()
-            fields = dict(
-                title=draft.title,
-                published=draft.published,
-                updated=draft.updated or (now if existing else draft.published),
-                author=draft.author,
-                source_name=draft.source_name,
-                source_url=draft.source_url,
-                summary=draft.summary,
-                body=draft.body,
-                image=draft.image,
-                content_hash=digest,
-                path=draft.path,
-            )
-            if existing:
-                cls.update(**fields).where(cls.id == draft.id).execute()
-            else:
-                cls.insert(id=draft.id, created=now, **fields).execute()
-            cls._link(draft)
-        return UPDATED if existing else IMPORTED
+        """Create or update one article in one transaction; say which of the three it was."""
+        return cls.store_many([draft])[0]
 
     @classmethod
-    def _link(cls, draft: Draft) -> None:
-        Tag.ensure(draft.tags)
-        ArticleCategory.delete().where(ArticleCategory.article == draft.id).execute()
-        ArticleTag.delete().where(ArticleTag.article == draft.id).execute()
-        if draft.categories:
-            ArticleCategory.insert_many(
-                [
-                    {"article": draft.id, "category": slug, "published": draft.published, "position": i}
-                    for i, (slug, _) in enumerate(draft.categories)
-                ]
-            ).execute()
-        if draft.tags:
-            ArticleTag.insert_many(
-                [
-                    {"article": draft.id, "tag": name, "published": draft.published, "position": i}
-                    for i, name in enumerate(draft.tags)
-                ]
-            ).execute()
+    def store_many(cls, drafts: list[Draft]) -> list[str]:
+        """Create or update articles in one transaction, bumping the versions of every feed they change;
+        say for each draft whether it was imported, updated or unchanged. Ids must be distinct."""
+        if len({d.id for d in drafts}) != len(drafts):
+            raise ValueError("store_many() needs distinct ids; store repeated ones in separate calls")
+        now = utc_now()
+        changes: dict[str, datetime] = {}
+
+        def bump(key: str, moment: datetime) -> None:
+            changes[key] = max(changes.get(key, moment), moment)
+
+        with db.atomic():
+            created_categories, renamed = Category.ensure([c for d in drafts for c in d.categories])
+            created_tags = Tag.ensure([t for d in drafts for t in d.tags])
+            if created_categories or created_tags or renamed:
+                bump(INDEX, now)
+            if renamed:
+                bump(CATEGORY_NAMES, now)
+
+            ids = [d.id for d in drafts]
+            existing = dict(cls.select(cls.id, cls.content_hash).where(cls.id.in_(ids)).tuples())
+            outcomes, rows, changed = [], [], []
+            for draft in drafts:
+                digest = draft.content_hash()
+                if existing.get(draft.id) == digest:
+                    outcomes.append(UNCHANGED)
+                    continue
+                outcomes.append(UPDATED if draft.id in existing else IMPORTED)
+                updated = draft.updated or (now if draft.id in existing else draft.published)
+                rows.append(draft_row(draft, digest, updated, now))
+                changed.append((draft, updated))
+            if not rows:
+                return outcomes
+
+            # Feeds the articles leave must change too: read the links before replacing them.
+            changed_ids = [d.id for d, _ in changed]
+            old_categories = ArticleCategory.keys_by_article(changed_ids)
+            old_tags = ArticleTag.keys_by_article(changed_ids)
+            for draft, updated in changed:
+                bump(SITE, updated)
+                bump(article_key(draft.id), updated)
+                new_categories = [slug for slug, _ in draft.categories]
+                for slug in new_categories:
+                    bump(category_key(slug), updated)
+                for slug in set(old_categories.get(draft.id, ())) - set(new_categories):
+                    bump(category_key(slug), now)
+                for name in draft.tags:
+                    bump(tag_key(name), updated)
+                for name in set(old_tags.get(draft.id, ())) - set(draft.tags):
+                    bump(tag_key(name), now)
+
+            keep_on_update = [f for f in cls._meta.sorted_fields if f.name not in ("id", "created")]
+            for batch in chunked(rows, 200):
+                cls.insert_many(batch).on_conflict(conflict_target=[cls.id], preserve=keep_on_update).execute()
+            ArticleCategory.replace_links(changed, lambda d: [slug for slug, _ in d.categories])
+            ArticleTag.replace_links(changed, lambda d: d.tags)
+            FeedVersion.bump(changes)
+        return outcomes
 
 
-class ArticleCategory(BaseModel):
+def draft_row(draft: Draft, digest: str, updated: datetime, now: datetime) -> dict:
+    return {
+        "id": draft.id,
+        "title": draft.title,
+        "published": draft.published,
+        "updated": updated,
+        "created": now,  # kept as it was when the row already exists
+        "author": draft.author,
+        "source_name": draft.source_name,
+        "source_url": draft.source_url,
+        "summary": draft.summary,
+        "body": draft.body,
+        "image": draft.image,
+        "content_hash": digest,
+        "path": draft.path,
+    }
+
+
+class _Link(BaseModel):
+    """What the two link tables share: replacing an article's links, and reading them back."""
+
+    @classmethod
+    def _key_field(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def keys_by_article(cls, article_ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        key = cls._key_field()
+        for article_id, name in cls.select(cls.article, key).where(cls.article.in_(article_ids)).tuples():
+            found.setdefault(article_id, []).append(name)
+        return found
+
+    @classmethod
+    def replace_links(cls, changed: list[tuple[Draft, datetime]], names_of) -> None:
+        cls.delete().where(cls.article.in_([d.id for d, _ in changed])).execute()
+        key = cls._key_field().name
+        rows = [
+            {"article": d.id, key: name, "published": d.published, "position": i}
+            for d, _ in changed
+            for i, name in enumerate(names_of(d))
+        ]
+        for batch in chunked(rows, 500):
+            cls.insert_many(batch).execute()
+
+
+class ArticleCategory(_Link):
     article = ForeignKeyField(Article, on_delete="CASCADE")
     category = ForeignKeyField(Category, on_delete="CASCADE")
     published = UTCDateTimeField()  # copy of Article.published, for the listing index
@@ -234,8 +296,12 @@ class ArticleCategory(BaseModel):
         primary_key = CompositeKey("article", "category")
         indexes = ((("category", "published", "article"), False),)
 
+    @classmethod
+    def _key_field(cls):
+        return cls.category
 
-class ArticleTag(BaseModel):
+
+class ArticleTag(_Link):
     article = ForeignKeyField(Article, on_delete="CASCADE")
     tag = ForeignKeyField(Tag, on_delete="CASCADE")
     published = UTCDateTimeField()
@@ -244,3 +310,7 @@ class ArticleTag(BaseModel):
     class Meta:
         primary_key = CompositeKey("article", "tag")
         indexes = ((("tag", "published", "article"), False),)
+
+    @classmethod
+    def _key_field(cls):
+        return cls.tag

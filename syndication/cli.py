@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from models import db
 from models.schema import Runner, migrate, pending
 
-from .importer import ImportReport, find_posts, import_post
+from .importer import ImportReport, count_posts, import_posts
 
 
 @click.command("init-db")
@@ -49,11 +49,11 @@ def import_posts_command(paths: tuple[Path, ...], quiet: bool) -> None:
         raise click.ClickException(f"{len(waiting)} schema migration(s) pending: run `flask init-db` first.")
     zone = ZoneInfo(current_app.config["SYNDICATION_TIMEZONE"])
     report = ImportReport()
-    files = list(find_posts(paths))
-    show_bar = sys.stdout.isatty() and not quiet and len(files) > 1
-    with click.progressbar(files, label="Importing", show_pos=True, hidden=not show_bar) as bar:
-        for path in bar:
-            import_post(path, zone, report)
+    if sys.stdout.isatty() and not quiet:
+        with click.progressbar(length=count_posts(paths), label="Importing", show_pos=True) as bar:
+            import_posts(paths, zone, report, progress=bar.update)
+    else:
+        import_posts(paths, zone, report)
     for path, reason in report.failures:
         click.echo(f"{path}: {reason}", err=True)
     click.echo(report.summary())

@@ -1,16 +1,29 @@
-"""Importing post files: find them, read each, store each in its own transaction, report."""
+"""Importing post files: find them, read each (in parallel), store them in batches, report.
 
+Reading a post (YAML, Markdown, sanitizing) is most of the work and needs no database, so large imports
+read on every core. Storing goes in batches of one transaction each: a post is stored whole or not at
+all, and one bad file never stops the others.
+"""
+
+import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from itertools import chain, islice
 from pathlib import Path
 
-from models import Article
+from peewee import DatabaseError
+
+from models import Article, Draft
 
 from .posts import PostError, read_post
 
 POST_SUFFIXES = {".md", ".markdown", ".html", ".htm"}
+BATCH_SIZE = 500  # posts per transaction
+WINDOW = 2000  # posts read ahead at a time: memory stays flat however many files there are
+PARALLEL_FROM = 200  # fewer files than this are read in this process
 
 
 @dataclass
@@ -22,33 +35,92 @@ class ImportReport:
         c = self.counts
         return f"{c['imported']} imported, {c['updated']} updated, {c['unchanged']} unchanged, {c['failed']} failed"
 
+    def fail(self, path: Path, reason: str) -> None:
+        self.counts["failed"] += 1
+        self.failures.append((path, reason))
+
 
 def find_posts(paths: Iterable[Path]) -> Iterator[Path]:
     """Files named on the command line as they are; folders searched recursively for post files
     (skipping hidden ones and READMEs), in name order so runs are repeatable."""
     for path in paths:
-        if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                relative = found.relative_to(path)
-                if (
-                    found.is_file()
-                    and found.suffix.lower() in POST_SUFFIXES
-                    and not any(part.startswith(".") for part in relative.parts)
-                    and found.stem.lower() != "readme"
-                ):
-                    yield found
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        for folder, subfolders, files in os.walk(path):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(files):
+                candidate = Path(folder, name)
+                if (
+                    candidate.suffix.lower() in POST_SUFFIXES
+                    and not name.startswith(".")
+                    and candidate.stem.lower() != "readme"
+                ):
+                    yield candidate
 
 
-def import_post(path: Path, zone: tzinfo, report: ImportReport) -> None:
-    """One file: stored in one transaction (all of it or nothing), or reported with its reason."""
+def _read(job: tuple[Path, tzinfo]) -> Draft | str:
+    path, zone = job
     try:
         if not path.exists():
             raise PostError("does not exist")
-        outcome = Article.store(read_post(path, zone))
+        return read_post(path, zone)
     except PostError as e:
-        report.counts["failed"] += 1
-        report.failures.append((path, str(e)))
+        return str(e)
+
+
+def import_posts(
+    paths: Iterable[Path],
+    zone: tzinfo,
+    report: ImportReport,
+    progress: Callable[[int], None] = lambda n: None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import every post under paths into the database, counting outcomes and failures in report."""
+    files = find_posts(paths)
+    first = list(islice(files, WINDOW))
+    if len(first) < PARALLEL_FROM or (workers or os.cpu_count() or 1) < 2:
+        _store(((path, _read((path, zone))) for path in chain(first, files)), report, progress)
+        return report
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # One window is being read while the one before it is stored.
+        window, pending = first, pool.map(_read, [(path, zone) for path in first], chunksize=32)
+        while window:
+            following = list(islice(files, WINDOW))
+            ahead = pool.map(_read, [(path, zone) for path in following], chunksize=32) if following else None
+            _store(zip(window, pending, strict=True), report, progress)
+            window, pending = following, ahead
+    return report
+
+
+def _store(results: Iterable[tuple[Path, Draft | str]], report: ImportReport, progress) -> None:
+    batch: dict[str, tuple[Path, Draft]] = {}
+    for path, result in results:
+        if isinstance(result, str):
+            report.fail(path, result)
+            progress(1)
+            continue
+        if result.id in batch or len(batch) >= BATCH_SIZE:  # a repeated id goes in the next transaction
+            _flush(batch, report, progress)
+        batch[result.id] = (path, result)
+    _flush(batch, report, progress)
+
+
+def _flush(batch: dict[str, tuple[Path, Draft]], report: ImportReport, progress) -> None:
+    if not batch:
         return
-    report.counts[outcome] += 1
+    entries = list(batch.values())
+    batch.clear()
+    try:
+        outcomes = Article.store_many([draft for _, draft in entries])
+    except DatabaseError as e:
+        # The batch's transaction was rolled back whole: none of these posts is half-written.
+        for path, _ in entries:
+            report.fail(path, f"could not be stored: {e}")
+    else:
+        report.counts.update(outcomes)
+    progress(len(entries))
+
+
+def count_posts(paths: Iterable[Path]) -> int:
+    return sum(1 for _ in find_posts(paths))

@@ -13,7 +13,6 @@ from .content import SUMMARY_LENGTH, EmptyBody, render_body
 from .dates import parse_post_date
 from .text import clean_title, plain_text, shorten, xml_safe
 
-
 # libyaml's safe loader when PyYAML was built with it (the wheels are): the same documents, ten times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -8,7 +8,7 @@ import pytest
 from app import create_app
 from models import db
 from models.schema import migrate
-from syndication.importer import ImportReport, find_posts, import_post
+from syndication.importer import ImportReport, import_posts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "posts"
 # CI lays shared/ beside the checkout; elsewhere point SYNDICATION_SHARED_DIR at it.
@@ -111,8 +111,7 @@ def import_paths(app, *paths: Path) -> ImportReport:
 
     report = ImportReport()
     with app.app_context():
-        for path in find_posts(paths):
-            import_post(path, ZoneInfo(app.config["SYNDICATION_TIMEZONE"]), report)
+        import_posts(paths, ZoneInfo(app.config["SYNDICATION_TIMEZONE"]), report)
         db.close()
     return report
 
