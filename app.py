@@ -5,7 +5,8 @@ import os
 from flask import Flask
 
 from syndication import cli, database, views
-from syndication.config import DEFAULTS, from_environment, validate
+from syndication.cache import FeedCache
+from syndication.config import DEFAULTS, from_environment, settings_fingerprint, validate
 from syndication.dates import rfc3339
 
 
@@ -20,6 +21,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     validate(app.config)
 
+    app.extensions["syndication.cache"] = FeedCache(
+        settings_fingerprint(app.config), app.config["SYNDICATION_CACHE_BYTES"]
+    )
     database.init_app(app)
     views.init_app(app)
     cli.init_app(app)

@@ -1,5 +1,6 @@
 """Settings: defaults, then instance/config.py, then SYNDICATION_* environment variables, then a test mapping."""
 
+import hashlib
 import os
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,7 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_FEED_LIMIT": 20,  # items per feed unless ?limit= asks otherwise
     "SYNDICATION_FEED_MAX_LIMIT": 100,
     "SYNDICATION_PAGE_LIMIT": 30,  # articles per HTML listing page
+    "SYNDICATION_CACHE_BYTES": 64 * 1024 * 1024,  # rendered feeds and pages kept per worker process
 }
 
 
@@ -37,6 +39,13 @@ def from_environment(environ=os.environ) -> dict[str, object]:
                     raise ConfigError(f"{key}={value!r}: must be a whole number") from None
             found[key] = value
     return found
+
+
+def settings_fingerprint(config) -> str:
+    """A digest of the settings that shape output: part of every ETag, so a changed setting is a new
+    representation."""
+    shown = sorted((key, str(config[key])) for key in DEFAULTS if key != "SYNDICATION_DATABASE_URL")
+    return hashlib.sha256(repr(shown).encode()).hexdigest()
 
 
 def validate(config) -> None:

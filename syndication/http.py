@@ -1,52 +1,37 @@
-"""HTTP for feeds and pages: validators, conditional GET (RFC 9110 §13), caching and compression."""
+"""HTTP for feeds and pages in Flask: conditional GET (RFC 9110 §13), cached and compressed bodies.
 
-import gzip
-import hashlib
-from datetime import datetime
+The same rules serve the hot path (syndication.hotpath), which answers the common requests without
+Flask; both take validators and representations from syndication.cache.
+"""
+
+from collections.abc import Callable
 
 from flask import Response, current_app, request
 
-from .dates import http_date
-
-GZIP_SUFFIX = "-gz"  # the gzip-coded representation is a different one, so its strong ETag differs
-MIN_GZIP_SIZE = 512  # below this, gzip's header costs more than it saves
+from .cache import FeedCache, Target, accepts_gzip, is_not_modified, represent, validator_headers
 
 
-def entity_tag(body: bytes) -> str:
-    """A strong validator: a digest of the exact bytes, so it changes exactly when they do."""
-    return hashlib.sha256(body).hexdigest()[:32]
+def feed_cache() -> FeedCache:
+    return current_app.extensions["syndication.cache"]
 
 
-def not_modified(etag: str, last_modified: datetime) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match, when sent, decides alone; only without it If-Modified-Since."""
-    if request.method not in ("GET", "HEAD"):
-        return False
-    if request.if_none_match:
-        # §13.1.2: weak comparison; either coding of the same content is the same content to a client.
-        return request.if_none_match.contains_weak(etag) or request.if_none_match.contains_weak(etag + GZIP_SUFFIX)
-    since = request.if_modified_since  # None when absent or not a valid HTTP date (§13.1.3: ignore it)
-    return since is not None and last_modified.replace(microsecond=0) <= since
-
-
-def cacheable_response(body: bytes, mimetype: str, last_modified: datetime) -> Response:
-    """A 200 with validators and cache hints, or a body-less 304 when the client's copy is current."""
-    etag = entity_tag(body)
-    headers = {
-        "Cache-Control": f"public, max-age={current_app.config['SYNDICATION_CACHE_MAX_AGE']}",
-        "Last-Modified": http_date(last_modified),
-        "Vary": "Accept-Encoding",
-    }
-    use_gzip = len(body) >= MIN_GZIP_SIZE and request.accept_encodings.quality("gzip") > 0
-    if use_gzip:
-        etag += GZIP_SUFFIX
-    if not_modified(etag.removesuffix(GZIP_SUFFIX), last_modified):
-        response = Response(status=304, headers=headers)
+def versioned_response(target: Target, content_type: str, render: Callable[[], bytes]) -> Response:
+    """A 304 from the target's versions alone, else its representation, rendered at most once per
+    version and process. render() raises NotFound for a target that does not exist."""
+    cache = feed_cache()
+    max_age = current_app.config["SYNDICATION_CACHE_MAX_AGE"]
+    etag, last_modified, may_exist = cache.validators(target)
+    if not may_exist:
+        render()  # settles whether it exists: NotFound propagates; an empty one renders once, uncached
+    gzip_coded = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    if request.method in ("GET", "HEAD") and is_not_modified(
+        request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), etag, last_modified
+    ):
+        response = Response(status=304, headers=validator_headers(etag, last_modified, max_age, gzip_coded))
         del response.headers["Content-Type"]  # a 304 has no content to describe
-        response.set_etag(etag)
         return response
-    if use_gzip:
-        body = gzip.compress(body, compresslevel=6, mtime=0)
-        headers["Content-Encoding"] = "gzip"
-    response = Response(body, headers=headers, content_type=f"{mimetype}; charset=utf-8")
-    response.set_etag(etag)
-    return response
+    representation = cache.get(etag) or cache.put(
+        etag, represent(render(), f"{content_type}; charset=utf-8", etag, last_modified, max_age)
+    )
+    body, headers = representation.choose(gzip_coded)
+    return Response(body, headers=headers)

@@ -1,4 +1,5 @@
-"""Feed addresses: the site, category and tag feeds, and the OPML index. Thin: look up, render, answer."""
+"""Feed addresses: the site, category and tag feeds, and the OPML index. Thin: name the target, say how
+to render it, let syndication.http answer."""
 
 from flask import Blueprint, request
 from werkzeug.exceptions import BadRequest
@@ -6,8 +7,9 @@ from werkzeug.exceptions import BadRequest
 from models import Article
 
 from .. import feeds
-from ..feeds import EPOCH, Feed
-from ..http import cacheable_response
+from ..cache import feed_target, opml_target
+from ..feeds import EPOCH
+from ..http import versioned_response
 from ..opml import render_opml
 from ..params import limit_param
 from ..render import MIMETYPES, render_feed
@@ -18,24 +20,30 @@ bp = Blueprint("feeds", __name__)
 FORMAT = "<any(rss, atom):fmt>"
 
 
-def _respond(feed: Feed, fmt: str):
-    items = feed.items(limit_param())
-    return cacheable_response(render_feed(feed, items, fmt), MIMETYPES[fmt], feed.updated(items))
+def _respond(kind: str, name: str, fmt: str, lookup):
+    site = current_site()
+    limit = limit_param()
+
+    def render() -> bytes:
+        feed = lookup(site)
+        return render_feed(feed, feed.items(limit), fmt)
+
+    return versioned_response(feed_target(kind, name, fmt, limit, site.base_url), MIMETYPES[fmt], render)
 
 
 @bp.get(f"/feed.{FORMAT}")
 def site_feed(fmt: str):
-    return _respond(feeds.site_feed(current_site()), fmt)
+    return _respond("site", "", fmt, feeds.site_feed)
 
 
 @bp.get(f"/category/<slug>.{FORMAT}")
 def category_feed(slug: str, fmt: str):
-    return _respond(feeds.category_feed(current_site(), slug), fmt)
+    return _respond("category", slug, fmt, lambda site: feeds.category_feed(site, slug))
 
 
 @bp.get(f"/tag/<name>.{FORMAT}")
 def tag_feed(name: str, fmt: str):
-    return _respond(feeds.tag_feed(current_site(), name), fmt)
+    return _respond("tag", name, fmt, lambda site: feeds.tag_feed(site, name))
 
 
 @bp.get("/feeds.opml")
@@ -44,12 +52,14 @@ def opml():
     if fmt not in MIMETYPES:
         raise BadRequest(f"format must be one of {', '.join(MIMETYPES)}, not {fmt[:40]!r}.")
     site = current_site()
-    modified = Article.last_updated() or EPOCH
-    body = render_opml(
-        feeds.all_feeds(site),
-        fmt,
-        created=Article.first_published() or EPOCH,
-        modified=modified,
-        self_url=site.url(opml_path()),
-    )
-    return cacheable_response(body, "text/x-opml", modified)
+
+    def render() -> bytes:
+        return render_opml(
+            feeds.all_feeds(site),
+            fmt,
+            created=Article.first_published() or EPOCH,
+            modified=Article.last_updated() or EPOCH,
+            self_url=site.url(opml_path()),
+        )
+
+    return versioned_response(opml_target(fmt, site.base_url), "text/x-opml", render)

@@ -1,0 +1,184 @@
+"""Versioned representations: validators from per-feed versions, rendered bytes kept per process.
+
+A feed or page is a Target: the version keys it depends on (models/version.py) and a variant string
+for everything else that shapes its bytes (format, limit, cursor, public address). Its ETag is a digest
+of the code, the settings, the variant and the current versions: reading the versions is one indexed
+lookup, and it changes in the same transaction as any write that changes the content. So a 304 costs
+that one read, and a rendered copy found under the ETag is current in every process on every host.
+"""
+
+import gzip
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from threading import Lock
+
+from werkzeug.exceptions import NotFound
+from werkzeug.http import parse_accept_header, parse_date, parse_etags
+
+from models import valid_key
+from models.version import CATEGORY_NAMES, INDEX, SITE, FeedVersion, article_key, category_key, tag_key
+
+from .dates import http_date
+from .feeds import EPOCH
+
+GZIP_SUFFIX = "-gz"  # the gzip-coded representation is a different one, so its strong ETag differs
+
+
+def _build_id() -> str:
+    """A digest of the code and templates that render output: a new release means new ETags."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for folder, pattern in (("syndication", "*.py"), ("models", "*.py"), ("templates", "*.html")):
+        for path in sorted((root / folder).rglob(pattern)):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+BUILD_ID = _build_id()
+
+
+@dataclass(frozen=True)
+class Target:
+    keys: tuple[str, ...]  # the first is the target's own; the rest are shared by many targets
+    variant: str
+    must_exist: bool = True  # without a version for its own key, the target does not exist (yet)
+
+
+def _own_key(kind: str, name: str) -> str:
+    if kind == "site":
+        return SITE
+    _must_be_possible(name, kind)
+    return category_key(name) if kind == "category" else tag_key(name)
+
+
+def _must_be_possible(name: str, what: str) -> None:
+    # A name no row can have is answered before any query (a NUL byte would make PostgreSQL's driver raise).
+    if not valid_key(name):
+        raise NotFound(f"There is no {what} {name[:100]!r}.")
+
+
+def feed_target(kind: str, name: str, fmt: str, limit: int, base_url: str) -> Target:
+    # Items show their categories' display names, hence CATEGORY_NAMES. The site feed exists even empty.
+    keys = (_own_key(kind, name), CATEGORY_NAMES)
+    return Target(keys, f"feed|{kind}|{name}|{fmt}|{limit}|{base_url}", must_exist=kind != "site")
+
+
+def listing_target(kind: str, name: str, limit: int, before: str, base_url: str) -> Target:
+    keys = (SITE, INDEX, CATEGORY_NAMES) if kind == "site" else (_own_key(kind, name), CATEGORY_NAMES)
+    return Target(keys, f"page|{kind}|{name}|{limit}|{before}|{base_url}", must_exist=kind != "site")
+
+
+def share_target(article_id: str, base_url: str) -> Target:
+    _must_be_possible(article_id, "article")
+    return Target((article_key(article_id), CATEGORY_NAMES), f"share|{article_id}|{base_url}")
+
+
+def opml_target(fmt: str, base_url: str) -> Target:
+    return Target((INDEX, SITE), f"opml|{fmt}|{base_url}", must_exist=False)
+
+
+@dataclass
+class Representation:
+    """One rendered feed or page, with everything needed to send it, plain or gzip-coded."""
+
+    body: bytes
+    gzipped: bytes
+    plain_headers: list[tuple[str, str]]
+    gzip_headers: list[tuple[str, str]]
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped)
+
+    def choose(self, gzip_coded: bool) -> tuple[bytes, list[tuple[str, str]]]:
+        return (self.gzipped, self.gzip_headers) if gzip_coded else (self.body, self.plain_headers)
+
+
+def validator_headers(etag: str, last_modified: datetime, max_age: int, gzip_coded=False) -> list[tuple[str, str]]:
+    """The headers a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5)."""
+    return [
+        ("ETag", f'"{etag}{GZIP_SUFFIX if gzip_coded else ""}"'),
+        ("Last-Modified", http_date(last_modified)),
+        ("Cache-Control", f"public, max-age={max_age}"),
+        ("Vary", "Accept-Encoding"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+
+
+def represent(body: bytes, content_type: str, etag: str, last_modified: datetime, max_age: int) -> Representation:
+    common = validator_headers(etag, last_modified, max_age)[1:]
+    plain = [("Content-Type", content_type), ("Content-Length", str(len(body))), ("ETag", f'"{etag}"'), *common]
+    gzipped = gzip.compress(body, compresslevel=6, mtime=0)  # once per version, not per request
+    coded = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(gzipped))),
+        ("Content-Encoding", "gzip"),
+        ("ETag", f'"{etag}{GZIP_SUFFIX}"'),
+        *common,
+    ]
+    return Representation(body, gzipped, plain, coded)
+
+
+def is_not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str, last_modified) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match, when sent, decides alone; only without it If-Modified-Since."""
+    if if_none_match:
+        # §13.1.2: weak comparison; either coding of the same content is the same content to a client.
+        tags = parse_etags(if_none_match)
+        return tags.contains_weak(etag) or tags.contains_weak(etag + GZIP_SUFFIX)
+    since = parse_date(if_modified_since) if if_modified_since else None  # §13.1.3: ignore if invalid
+    return since is not None and last_modified.replace(microsecond=0) <= since
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    if "gzip" not in accept_encoding:
+        return False
+    if "q=" not in accept_encoding:  # the common "gzip, deflate, br": no need to parse
+        return True
+    return parse_accept_header(accept_encoding).quality("gzip") > 0
+
+
+class FeedCache:
+    """Rendered representations of one process, keyed by ETag, least recently used dropped first."""
+
+    def __init__(self, settings_fingerprint: str, max_bytes: int):
+        self.prefix = f"{BUILD_ID}\0{settings_fingerprint}\0".encode()
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, Representation] = OrderedDict()
+        self._bytes = 0
+        self._lock = Lock()  # gthread workers share one cache between threads
+        self.hits = self.misses = 0
+
+    def validators(self, target: Target) -> tuple[str, datetime, bool]:
+        """(ETag, Last-Modified, whether it may exist) of the target as stored now: one read of its
+        version rows."""
+        versions = FeedVersion.read(target.keys)
+        digest = hashlib.blake2b(self.prefix + target.variant.encode(), digest_size=16)
+        for key in target.keys:
+            digest.update(f"\0{key}={versions[key][0] if key in versions else 0}".encode())
+        last_modified = max((updated for _, updated in versions.values()), default=EPOCH)
+        return digest.hexdigest(), last_modified, target.keys[0] in versions or not target.must_exist
+
+    def get(self, etag: str) -> Representation | None:
+        with self._lock:
+            found = self._entries.get(etag)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(etag)
+            self.hits += 1
+            return found
+
+    def put(self, etag: str, representation: Representation) -> Representation:
+        if representation.size > self.max_bytes:
+            return representation
+        with self._lock:
+            if etag not in self._entries:
+                self._entries[etag] = representation
+                self._bytes += representation.size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= dropped.size
+        return representation
