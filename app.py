@@ -8,6 +8,7 @@ from syndication import cli, database, views
 from syndication.cache import FeedCache
 from syndication.config import DEFAULTS, from_environment, settings_fingerprint, validate
 from syndication.dates import rfc3339
+from syndication.hotpath import HotPath
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -27,5 +28,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     database.init_app(app)
     views.init_app(app)
     cli.init_app(app)
+    app.wsgi_app = HotPath(app, app.wsgi_app)
     app.jinja_env.filters["rfc3339"] = rfc3339
     return app

@@ -27,6 +27,10 @@ def database_url(app: Flask) -> str:
 def open_database(url: str) -> Database:
     if url.startswith("sqlite"):
         return connect(url, pragmas=SQLITE_PRAGMAS)
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgres", "postgresql"):
+        # Pooled: a request borrows a connection and gives it back, instead of opening one each time.
+        return connect(f"postgresql+pool{sep}{rest}", max_connections=32, stale_timeout=300, timeout=10)
     return connect(url)
 
 
@@ -41,9 +45,15 @@ def init_app(app: Flask) -> None:
         db.connect(reuse_if_open=True)
 
     @app.teardown_request
-    def _close(exc) -> None:
-        if not db.is_closed():
-            db.close()
+    def _release(exc) -> None:
+        release()
+
+
+def release() -> None:
+    """After a request: a pooled connection goes back to its pool; a SQLite one stays open for the
+    thread's next request (opening it, with its pragmas, costs more than a cached request)."""
+    if not isinstance(db.obj, SqliteDatabase) and not db.is_closed():
+        db.close()
 
 
 def reachable() -> bool:

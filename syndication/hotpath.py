@@ -1,0 +1,99 @@
+"""The hot path: polls of feeds and pages answered in front of Flask.
+
+Most requests an aggregator sends are a GET for a feed it polled before: the answer is a 304 or bytes
+already rendered. This WSGI middleware recognises those addresses itself, reads the target's versions
+(one primary-key lookup), and answers with a 304 or the cached representation, without routing, request
+objects or views. Anything else, a cache miss included, goes to Flask, which renders, caches, and
+answers by the very same rules (syndication.cache), so both paths send identical responses.
+"""
+
+import re
+
+from flask import Flask
+from peewee import DatabaseError
+from werkzeug.wsgi import get_current_url
+
+from models import db
+
+from .cache import (
+    Target,
+    accepts_gzip,
+    feed_target,
+    is_not_modified,
+    listing_target,
+    opml_target,
+    share_target,
+    validator_headers,
+)
+from .database import release
+
+_FEED = re.compile(r"^/(?:feed|(category|tag)/([^/]+))\.(rss|atom)$")
+_PAGE = re.compile(r"^/(?:(category|tag)/([^/]+)\.html)?$")
+_SHARE = re.compile(r"^/share/([^/]+)\.html$")
+_LIMIT = re.compile(r"^limit=([1-9][0-9]{0,5})$")
+
+
+class HotPath:
+    def __init__(self, app: Flask, wsgi_app):
+        self.flask_app = wsgi_app
+        self.cache = app.extensions["syndication.cache"]
+        config = app.config
+        self.site_url = config["SYNDICATION_SITE_URL"].rstrip("/")
+        self.max_age = config["SYNDICATION_CACHE_MAX_AGE"]
+        self.feed_limit = config["SYNDICATION_FEED_LIMIT"]
+        self.page_limit = config["SYNDICATION_PAGE_LIMIT"]
+        self.max_limit = config["SYNDICATION_FEED_MAX_LIMIT"]
+
+    def target(self, environ) -> Target | None:
+        """The target of a request this path can answer, or None to leave it to Flask."""
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+            return None
+        # WSGI gives the path as latin-1 text of the raw bytes; addresses are UTF-8 (as werkzeug reads them).
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+        query = environ.get("QUERY_STRING", "")
+        limit = None
+        if query:
+            m = _LIMIT.match(query)
+            if not m or int(m.group(1)) > self.max_limit:
+                return None  # Flask reads (or refuses) other parameters
+            limit = int(m.group(1))
+        base_url = self.site_url or get_current_url(environ, root_only=True).rstrip("/")
+        if m := _FEED.match(path):
+            kind, name, fmt = m.group(1) or "site", m.group(2) or "", m.group(3)
+            return feed_target(kind, name, fmt, limit or self.feed_limit, base_url)
+        if m := _SHARE.match(path):
+            return None if query else share_target(m.group(1), base_url)
+        if m := _PAGE.match(path):
+            return listing_target(m.group(1) or "site", m.group(2) or "", limit or self.page_limit, "", base_url)
+        if path == "/feeds.opml" and not query:
+            return opml_target("rss", base_url)
+        return None
+
+    def __call__(self, environ, start_response):
+        try:
+            target = self.target(environ)
+        except Exception:  # e.g. a name no row can have: Flask answers it properly
+            target = None
+        if target is None:
+            return self.flask_app(environ, start_response)
+        try:
+            db.connect(reuse_if_open=True)
+            etag, last_modified, may_exist = self.cache.validators(target)
+        except DatabaseError:
+            return self.flask_app(environ, start_response)  # Flask reports the failure
+        finally:
+            release()
+        if not may_exist:
+            return self.flask_app(environ, start_response)
+        gzip_coded = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        if is_not_modified(
+            environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE"), etag, last_modified
+        ):
+            start_response("304 Not Modified", validator_headers(etag, last_modified, self.max_age, gzip_coded))
+            return []
+        representation = self.cache.get(etag)
+        if representation is None:
+            return self.flask_app(environ, start_response)  # renders it, and caches it for next time
+        body, headers = representation.choose(gzip_coded)
+        start_response("200 OK", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
