@@ -12,13 +12,15 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from threading import Lock
+from threading import Lock, local
 
+from peewee import SqliteDatabase
 from werkzeug.exceptions import NotFound
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
-from models import valid_key
+from models import db, valid_key
 from models.version import CATEGORY_NAMES, INDEX, SITE, FeedVersion, article_key, category_key, tag_key
 
 from .dates import http_date
@@ -97,8 +99,10 @@ class Representation:
         return (self.gzipped, self.gzip_headers) if gzip_coded else (self.body, self.plain_headers)
 
 
+@lru_cache(maxsize=4096)
 def validator_headers(etag: str, last_modified: datetime, max_age: int, gzip_coded=False) -> list[tuple[str, str]]:
-    """The headers a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5)."""
+    """The headers a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5). Remembered: a feed
+    polled a thousand times between two changes has them formatted once."""
     return [
         ("ETag", f'"{etag}{GZIP_SUFFIX if gzip_coded else ""}"'),
         ("Last-Modified", http_date(last_modified)),
@@ -125,6 +129,9 @@ def represent(body: bytes, content_type: str, etag: str, last_modified: datetime
 def is_not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str, last_modified) -> bool:
     """RFC 9110 §13.2.2: If-None-Match, when sent, decides alone; only without it If-Modified-Since."""
     if if_none_match:
+        # The common case, a client repeating the one tag it was given, needs no parsing.
+        if if_none_match[1:-1] in (etag, etag + GZIP_SUFFIX) and if_none_match[0] == '"':
+            return True
         # §13.1.2: weak comparison; either coding of the same content is the same content to a client.
         tags = parse_etags(if_none_match)
         return tags.contains_weak(etag) or tags.contains_weak(etag + GZIP_SUFFIX)
@@ -140,6 +147,37 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return parse_accept_header(accept_encoding).quality("gzip") > 0
 
 
+class VersionReader:
+    """Reads version rows; on SQLite, remembers them while nothing has been written.
+
+    SQLite says for nothing a connection's `PRAGMA data_version` changes when another connection (any
+    process) commits, and `total_changes` counts this connection's own writes: while both stand still,
+    the versions read before are still the versions, and a request costs no query at all. PostgreSQL
+    has no such signal, so there every request reads its rows (one primary-key lookup)."""
+
+    MAX_REMEMBERED = 100_000
+
+    def __init__(self):
+        self._local = local()  # connections are per thread, and so is what they have seen
+
+    def read(self, keys: tuple[str, ...]) -> dict[str, tuple[int, datetime]]:
+        database = db.obj
+        if not isinstance(database, SqliteDatabase):
+            return FeedVersion.read(keys)
+        conn = database.connection()
+        stamp = (conn, conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        seen = self._local
+        if getattr(seen, "stamp", None) != stamp or len(seen.memo) > self.MAX_REMEMBERED:
+            seen.stamp, seen.memo = stamp, {}
+        memo = seen.memo
+        missing = tuple(k for k in keys if k not in memo)
+        if missing:
+            found = FeedVersion.read(missing)
+            for key in missing:
+                memo[key] = found.get(key)
+        return {key: memo[key] for key in keys if memo[key] is not None}
+
+
 class FeedCache:
     """Rendered representations of one process, keyed by ETag, least recently used dropped first."""
 
@@ -150,11 +188,12 @@ class FeedCache:
         self._bytes = 0
         self._lock = Lock()  # gthread workers share one cache between threads
         self.hits = self.misses = 0
+        self.versions = VersionReader()
 
     def validators(self, target: Target) -> tuple[str, datetime, bool]:
         """(ETag, Last-Modified, whether it may exist) of the target as stored now: one read of its
         version rows."""
-        versions = FeedVersion.read(target.keys)
+        versions = self.versions.read(target.keys)
         digest = hashlib.blake2b(self.prefix + target.variant.encode(), digest_size=16)
         for key in target.keys:
             digest.update(f"\0{key}={versions[key][0] if key in versions else 0}".encode())
