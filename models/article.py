@@ -212,6 +212,7 @@ class Article(BaseModel):
                 rows.append(draft_row(draft, digest, updated, now))
                 changed.append((draft, updated))
             if not rows:
+                FeedVersion.bump(changes)  # a category may have been renamed all the same
                 return outcomes
 
             # Feeds the articles leave must change too: read the links before replacing them.

@@ -26,6 +26,7 @@ from models.version import CATEGORY_NAMES, INDEX, SITE, FeedVersion, article_key
 from .dates import http_date
 from .feeds import EPOCH
 
+VALIDATORS = "syndication.validators"  # WSGI environ key: validators the hot path already read
 GZIP_SUFFIX = "-gz"  # the gzip-coded representation is a different one, so its strong ETag differs
 
 

@@ -16,6 +16,7 @@ from werkzeug.wsgi import get_current_url
 from models import db
 
 from .cache import (
+    VALIDATORS,
     Target,
     accepts_gzip,
     feed_target,
@@ -83,6 +84,8 @@ class HotPath:
             return self.flask_app(environ, start_response)  # Flask reports the failure
         finally:
             release()
+        # What was read here is as current for Flask's view in this same request: no second read.
+        environ[VALIDATORS] = (target, etag, last_modified, may_exist)
         if not may_exist:
             return self.flask_app(environ, start_response)
         gzip_coded = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from flask import Response, current_app, request
 
-from .cache import FeedCache, Target, accepts_gzip, is_not_modified, represent, validator_headers
+from .cache import VALIDATORS, FeedCache, Target, accepts_gzip, is_not_modified, represent, validator_headers
 
 
 def feed_cache() -> FeedCache:
@@ -20,7 +20,11 @@ def versioned_response(target: Target, content_type: str, render: Callable[[], b
     version and process. render() raises NotFound for a target that does not exist."""
     cache = feed_cache()
     max_age = current_app.config["SYNDICATION_CACHE_MAX_AGE"]
-    etag, last_modified, may_exist = cache.validators(target)
+    known = request.environ.get(VALIDATORS)
+    if known and known[0] == target:
+        etag, last_modified, may_exist = known[1:]
+    else:
+        etag, last_modified, may_exist = cache.validators(target)
     if not may_exist:
         render()  # settles whether it exists: NotFound propagates; an empty one renders once, uncached
     gzip_coded = accepts_gzip(request.headers.get("Accept-Encoding", ""))
