@@ -3,8 +3,10 @@
 
     python3 dev.py serve   install into .venv, load the demo posts, serve under gunicorn
     python3 dev.py test    install into .venv (with test tools), lint, run every test
+    python3 dev.py bench   install into .venv, run the benchmark in bench/ (see BENCHMARKS.md)
 
-Anything after `test` goes to pytest (e.g. `python3 dev.py test -k feeds -x`).
+Anything after `test` goes to pytest (e.g. `python3 dev.py test -k feeds -x`), after `bench` to
+bench/run.py (e.g. `python3 dev.py bench --sizes 10000`).
 """
 
 import hashlib
@@ -69,6 +71,9 @@ def main() -> None:
         serve()
     elif command == "test":
         test(rest)
+    elif command == "bench":
+        install("requirements.txt")
+        run(BIN / "python", "bench/run.py", *rest)
     else:
         sys.exit(__doc__)
 

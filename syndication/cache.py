@@ -83,21 +83,40 @@ def opml_target(fmt: str, base_url: str) -> Target:
     return Target((INDEX, SITE), f"opml|{fmt}|{base_url}", must_exist=False)
 
 
-@dataclass
 class Representation:
-    """One rendered feed or page, with everything needed to send it, plain or gzip-coded."""
+    """One rendered feed or page, with everything needed to send it, plain or gzip-coded. The gzip
+    coding is made on the first request that accepts it, once."""
 
-    body: bytes
-    gzipped: bytes
-    plain_headers: list[tuple[str, str]]
-    gzip_headers: list[tuple[str, str]]
+    def __init__(self, body: bytes, content_type: str, etag: str, common: list[tuple[str, str]]):
+        self.body = body
+        self.gzipped: bytes | None = None
+        self._content_type, self._etag, self._common = content_type, etag, common
+        self.plain_headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("ETag", f'"{etag}"'),
+            *common,
+        ]
+        self.gzip_headers: list[tuple[str, str]] = []
 
     @property
     def size(self) -> int:
-        return len(self.body) + len(self.gzipped)
+        return 2 * len(self.body)  # room for the gzip coding too: what it may grow to
 
     def choose(self, gzip_coded: bool) -> tuple[bytes, list[tuple[str, str]]]:
-        return (self.gzipped, self.gzip_headers) if gzip_coded else (self.body, self.plain_headers)
+        if not gzip_coded:
+            return self.body, self.plain_headers
+        if self.gzipped is None:  # two threads may both compress; the bytes are the same
+            gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+            self.gzip_headers = [
+                ("Content-Type", self._content_type),
+                ("Content-Length", str(len(gzipped))),
+                ("Content-Encoding", "gzip"),
+                ("ETag", f'"{self._etag}{GZIP_SUFFIX}"'),
+                *self._common,
+            ]
+            self.gzipped = gzipped
+        return self.gzipped, self.gzip_headers
 
 
 @lru_cache(maxsize=4096)
@@ -114,17 +133,7 @@ def validator_headers(etag: str, last_modified: datetime, max_age: int, gzip_cod
 
 
 def represent(body: bytes, content_type: str, etag: str, last_modified: datetime, max_age: int) -> Representation:
-    common = validator_headers(etag, last_modified, max_age)[1:]
-    plain = [("Content-Type", content_type), ("Content-Length", str(len(body))), ("ETag", f'"{etag}"'), *common]
-    gzipped = gzip.compress(body, compresslevel=6, mtime=0)  # once per version, not per request
-    coded = [
-        ("Content-Type", content_type),
-        ("Content-Length", str(len(gzipped))),
-        ("Content-Encoding", "gzip"),
-        ("ETag", f'"{etag}{GZIP_SUFFIX}"'),
-        *common,
-    ]
-    return Representation(body, gzipped, plain, coded)
+    return Representation(body, content_type, etag, validator_headers(etag, last_modified, max_age)[1:])
 
 
 def is_not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str, last_modified) -> bool:
@@ -189,6 +198,13 @@ class FeedCache:
         self._bytes = 0
         self._lock = Lock()  # gthread workers share one cache between threads
         self.hits = self.misses = 0
+        self.versions = VersionReader()
+
+    def clear(self) -> None:
+        """Forget every rendering and every version read (benchmarks measure cold requests with it)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
         self.versions = VersionReader()
 
     def validators(self, target: Target) -> tuple[str, datetime, bool]:

@@ -1,0 +1,328 @@
+"""The benchmark: `python3 dev.py bench` (options: `python3 dev.py bench --help`). Prints a table.
+
+Measures, side by side in one run (this machine is shared and noisy: read the ratios, not the
+absolute numbers): import rate; cold and warm feed latency at each archive size, against feedgen
+rendering the same items from memory; throughput of warm feed hits, 304s and share pages under wrk,
+against a raw WSGI callable and a bare Flask endpoint serving the same bytes under the same gunicorn
+settings; worker memory. Databases are built once and kept in bench/data/ (git ignores it).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import CATEGORIES, TAGS, drafts, write_posts  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+BIN = Path(sys.executable).parent
+rows: list[tuple[str, str, str]] = []
+
+
+def report(what: str, value: str, note: str = "") -> None:
+    rows.append((what, value, note))
+    print(f"  {what:<58} {value:>14}  {note}", flush=True)
+
+
+def run(*args, env=None, **kwargs):
+    return subprocess.run([str(a) for a in args], cwd=ROOT, env={**os.environ, **(env or {})}, check=True, **kwargs)
+
+
+# -- import ----------------------------------------------------------------------------------------
+
+
+def import_rate(count: int) -> None:
+    posts = DATA / f"posts-{count}"
+    if not posts.exists():
+        print(f"writing {count} synthetic posts to {posts} …", flush=True)
+        write_posts(posts.with_suffix(".tmp"), count)
+        posts.with_suffix(".tmp").rename(posts)
+    target = DATA / "import.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    env = {"SYNDICATION_DATABASE_URL": f"sqlite:///{target}"}
+    run(BIN / "flask", "--app", "wsgi", "init-db", env=env, stdout=subprocess.DEVNULL)
+    started = time.perf_counter()
+    run(BIN / "flask", "--app", "wsgi", "import-posts", "--quiet", posts, env=env, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    report(
+        f"import {count:,} post files into SQLite (whole command)", f"{count / elapsed:,.0f} posts/s", "target ≥ 2,000"
+    )
+
+
+# -- databases -------------------------------------------------------------------------------------
+
+
+def database(size: int) -> str:
+    path = DATA / f"db-{size}.sqlite"
+    url = f"sqlite:///{path}"
+    if path.exists() and Path(f"{path}.complete").exists():
+        return url
+    from app import create_app
+    from models import Article, db
+    from models.schema import migrate
+
+    print(f"building a database of {size:,} articles in {path} (once) …", flush=True)
+    path.unlink(missing_ok=True)
+    app = create_app({"SYNDICATION_DATABASE_URL": url})
+    started = time.perf_counter()
+    with app.app_context():
+        migrate(db)
+        batch = []
+        for draft in drafts(0, size):
+            batch.append(draft)
+            if len(batch) == 2000:
+                Article.store_many(batch)
+                batch.clear()
+                if size >= 100_000 and int(draft.id[2:]) % 100_000 < 2000:
+                    print(f"  {int(draft.id[2:]):,} …", flush=True)
+        Article.store_many(batch)
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute_sql("ANALYZE")
+        db.close()
+    print(f"  built in {time.perf_counter() - started:,.0f} s", flush=True)
+    Path(f"{path}.complete").touch()
+    return url
+
+
+# -- latency in process ----------------------------------------------------------------------------
+
+
+def median_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def latency(size: int, url: str) -> dict[str, float]:
+    from app import create_app
+    from models import db
+    from syndication import feeds
+    from syndication.render import render_feed
+    from syndication.site import current_site
+
+    app = create_app({"SYNDICATION_DATABASE_URL": url, "SYNDICATION_SITE_URL": "http://127.0.0.1"})
+    client = app.test_client()
+    cache = app.extensions["syndication.cache"]
+    with app.app_context():
+        from models import Tag
+
+        rare = next(name for name in reversed(TAGS) if Tag.find(name))  # a tail tag with few articles
+        db.close()
+    addresses = {
+        "site feed": "/feed.rss",
+        "largest category feed": f"/category/{CATEGORIES[0]}.rss",
+        "most used tag feed": f"/tag/{TAGS[1]}.atom",
+        "rare tag feed": f"/tag/{rare}.rss",
+    }
+    results = {}
+    for label, path in addresses.items():
+        assert client.get(path).status_code == 200, path
+
+        def cold(path=path):
+            cache.clear()
+            client.get(path)
+
+        results[f"{label} cold"] = median_ms(cold, 25)
+        results[f"{label} warm"] = median_ms(lambda path=path: client.get(path), 300)
+    with app.test_request_context("/feed.rss"):
+        db.connect(reuse_if_open=True)
+        feed = feeds.site_feed(current_site())
+        items = feed.items(20)
+        results["feedgen alone"] = median_ms(lambda: render_feed(feed, items, "rss"), 25)
+        db.close()
+    for label, value in results.items():
+        report(f"{size:>9,} articles: {label}", f"{value:.2f} ms")
+    return results
+
+
+# -- load ------------------------------------------------------------------------------------------
+
+
+def fetch(port: int, path: str, headers=None) -> tuple[int, bytes, list[tuple[str, str]]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", quote(path, safe="/?=&"), headers=headers or {})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    skip = {"date", "server", "connection", "transfer-encoding"}
+    return response.status, body, [(k, v) for k, v in response.getheaders() if k.lower() not in skip]
+
+
+def gunicorn(port: int, app: str, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [BIN / "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            fetch(port, "/healthz")
+            return process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"gunicorn {app} did not start on port {port}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def wrk(port: int, path: str, seconds: int, headers=()) -> tuple[float, float]:
+    args = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        args += ["-H", header]
+    out = subprocess.run([*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if re.search(r"Non-2xx or 3xx responses", out) or re.search(r"Socket errors", out):
+        raise RuntimeError(f"errors under load:\n{out}")
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    return rate, float(p99.group(1)) * scale
+
+
+def worker_rss_mb(master: subprocess.Popen) -> float:
+    children = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout.split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+    return max(sizes)
+
+
+def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]:
+    port = 8750
+    env = {"SYNDICATION_DATABASE_URL": url, "SYNDICATION_SITE_URL": "http://127.0.0.1:8750"}
+    server = gunicorn(port, "wsgi:app", env)
+    results: dict[str, float] = {}
+    try:
+        share = "/share/NW000000000000000042.html"
+        targets = {"feed": "/feed.rss", "share page": share}
+        baselines = []
+        for name, path in targets.items():
+            fetch(port, path)
+            status, body, headers = fetch(port, path)
+            assert status == 200
+            capture = DATA / f"capture-{name.replace(' ', '-')}.json"
+            capture.write_text(json.dumps({"body": body.decode("latin-1"), "headers": headers}))
+            etag = dict(headers)["ETag"]
+            assert fetch(port, path, {"If-None-Match": etag})[0] == 304
+            baselines.append((name, path, capture, etag))
+        for name, path, capture, etag in baselines:
+            cases = [(name, ())] + ([("304", (f"If-None-Match: {etag}",))] if name == "feed" else [])
+            for case, headers in cases:
+                best: dict[str, tuple[float, float]] = {}
+                contenders = (
+                    ("raw WSGI", "bench.baselines:raw", 8751),
+                    ("bare Flask", "bench.baselines:flask", 8752),
+                    ("server", None, port),
+                )
+                for _ in range(2):  # interleaved, best of two: the machine is shared
+                    for kind, app_name, base_port in contenders:
+                        if app_name:
+                            baseline = gunicorn(base_port, app_name, {"BENCH_CAPTURE": str(capture)})
+                        try:
+                            rate, p99 = wrk(base_port, path, seconds, headers)
+                        finally:
+                            if app_name:
+                                stop(baseline)
+                        if rate > best.get(kind, (0, 0))[0]:
+                            best[kind] = (rate, p99)
+                server_rate, raw_rate, flask_rate = best["server"][0], best["raw WSGI"][0], best["bare Flask"][0]
+                what = f"{label}{case} ({size:,} articles)"
+                report(f"{what}: server", f"{server_rate:,.0f} req/s", f"p99 {best['server'][1]:.1f} ms")
+                report(f"{what}: raw WSGI callable, same bytes", f"{raw_rate:,.0f} req/s")
+                report(f"{what}: bare Flask endpoint, same bytes", f"{flask_rate:,.0f} req/s")
+                ratio = server_rate / raw_rate
+                results[case] = ratio
+                target = "target ≥ 0.9" if case in ("feed", "304") else ""
+                report(f"{what}: server ÷ raw WSGI", f"{ratio:.2f}×", target)
+                report(f"{what}: server ÷ bare Flask", f"{server_rate / flask_rate:.2f}×")
+        # Memory after serving a spread of feeds, as aggregators would ask for them.
+        for slug in CATEGORIES[:100]:
+            fetch(port, f"/category/{slug}.rss")
+        for tag in TAGS[:300]:
+            fetch(port, f"/tag/{tag}.atom")
+        target = "target ≤ 150 MB" if size >= 1_000_000 else ""
+        report(
+            f"{label}worker resident memory ({size:,} articles, after load)", f"{worker_rss_mb(server):.0f} MB", target
+        )
+    finally:
+        stop(server)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,1000000", help="archive sizes to measure (default: %(default)s)")
+    parser.add_argument("--import-posts", type=int, default=20000, help="post files to import (default: %(default)s)")
+    parser.add_argument("--seconds", type=int, default=8, help="seconds per wrk run (default: %(default)s)")
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (the largest size is copied in)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    DATA.mkdir(parents=True, exist_ok=True)
+
+    print("import", flush=True)
+    import_rate(args.import_posts)
+    latencies = {}
+    for size in sizes:
+        print(f"latency at {size:,} articles", flush=True)
+        latencies[size] = latency(size, database(size))
+    largest, smallest = max(sizes), min(sizes)
+    for label in ("site feed", "largest category feed", "most used tag feed"):
+        cold = latencies[largest][f"{label} cold"]
+        alone = cold / latencies[largest]["feedgen alone"]
+        report(f"{label} cold at {largest:,} ÷ feedgen alone", f"{alone:.2f}×", "target ≤ 3")
+        if largest != smallest:
+            growth = cold / latencies[smallest][f"{label} cold"]
+            report(f"{label} cold at {largest:,} ÷ at {smallest:,}", f"{growth:.2f}×", "target ≤ 1.3")
+    if shutil.which("wrk"):
+        print(f"load at {largest:,} articles", flush=True)
+        load(database(largest), largest, args.seconds)
+        if args.postgres:
+            load(postgres_copy(args.postgres, smallest), smallest, args.seconds, "PostgreSQL ")
+    else:
+        report("load", "skipped", "wrk is not installed (Debian: apt install wrk)")
+
+    print("\n| measure | value | note |\n| --- | ---: | --- |")
+    for what, value, note in rows:
+        print(f"| {what} | {value} | {note} |")
+
+
+def postgres_copy(url: str, size: int) -> str:
+    from app import create_app
+    from models import Article, db
+    from models.schema import migrate
+
+    app = create_app({"SYNDICATION_DATABASE_URL": url})
+    with app.app_context():
+        for table in db.get_tables():
+            db.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+        migrate(db)
+        batch = list(drafts(0, size))
+        for start in range(0, size, 2000):
+            Article.store_many(batch[start : start + 2000])
+        db.close()
+    return url
+
+
+if __name__ == "__main__":
+    main()
