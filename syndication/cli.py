@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from models import db
 from models.schema import Runner, migrate, pending
 
+from .export import export_static
 from .importer import ImportReport, count_posts, import_posts
 
 
@@ -61,6 +62,20 @@ def import_posts_command(paths: tuple[Path, ...], quiet: bool) -> None:
         sys.exit(1)
 
 
+@click.command("export-static")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def export_static_command(folder: Path) -> None:
+    """Write every feed, the OPML index and every page into FOLDER (with .gz beside each), for nginx or a
+    CDN. Run it again after an import: only what changed is rendered and written again. Needs
+    SYNDICATION_SITE_URL, the address the files will be served from."""
+    try:
+        counts = export_static(current_app._get_current_object(), folder)
+    except (ValueError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{counts['written']} written, {counts['unchanged']} unchanged")
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db_command, migrate_command, import_posts_command):
+    for command in (init_db_command, migrate_command, import_posts_command, export_static_command):
         app.cli.add_command(command)
