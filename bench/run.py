@@ -129,6 +129,8 @@ def latency(size: int, url: str) -> dict[str, float]:
         "largest category feed": f"/category/{CATEGORIES[0]}.rss",
         "most used tag feed": f"/tag/{TAGS[1]}.atom",
         "rare tag feed": f"/tag/{rare}.rss",
+        "share page": "/share/NW000000000000000042.html",
+        "OPML index (every category and tag)": "/feeds.opml",
     }
     results = {}
     for label, path in addresses.items():
@@ -235,7 +237,7 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
                     ("bare Flask", "bench.baselines:flask", 8752),
                     ("server", None, port),
                 )
-                for _ in range(2):  # interleaved, best of two: the machine is shared
+                for _ in range(3):  # interleaved, best of three: the machine is shared
                     for kind, app_name, base_port in contenders:
                         if app_name:
                             baseline = gunicorn(base_port, app_name, {"BENCH_CAPTURE": str(capture)})

@@ -162,24 +162,30 @@ class VersionReader:
 
     SQLite says for nothing a connection's `PRAGMA data_version` changes when another connection (any
     process) commits, and `total_changes` counts this connection's own writes: while both stand still,
-    the versions read before are still the versions, and a request costs no query at all. PostgreSQL
-    has no such signal, so there every request reads its rows (one primary-key lookup)."""
+    what was read and derived before still holds, and a request costs no query at all. PostgreSQL has
+    no such signal, so there every request reads its rows (one primary-key lookup)."""
 
     MAX_REMEMBERED = 100_000
 
     def __init__(self):
         self._local = local()  # connections are per thread, and so is what they have seen
 
-    def read(self, keys: tuple[str, ...]) -> dict[str, tuple[int, datetime]]:
+    def memo(self) -> dict | None:
+        """A dict valid for as long as the database has not changed, or None where that cannot be known.
+        Keys are version keys (their rows) and Targets (their validators)."""
         database = db.obj
         if not isinstance(database, SqliteDatabase):
-            return FeedVersion.read(keys)
+            return None
         conn = database.connection()
         stamp = (conn, conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
         seen = self._local
         if getattr(seen, "stamp", None) != stamp or len(seen.memo) > self.MAX_REMEMBERED:
             seen.stamp, seen.memo = stamp, {}
-        memo = seen.memo
+        return seen.memo
+
+    def read(self, keys: tuple[str, ...], memo: dict | None) -> dict[str, tuple[int, datetime]]:
+        if memo is None:
+            return FeedVersion.read(keys)
         missing = tuple(k for k in keys if k not in memo)
         if missing:
             found = FeedVersion.read(missing)
@@ -210,12 +216,18 @@ class FeedCache:
     def validators(self, target: Target) -> tuple[str, datetime, bool]:
         """(ETag, Last-Modified, whether it may exist) of the target as stored now: one read of its
         version rows."""
-        versions = self.versions.read(target.keys)
+        memo = self.versions.memo()
+        if memo is not None and (known := memo.get(target)):
+            return known
+        versions = self.versions.read(target.keys, memo)
         digest = hashlib.blake2b(self.prefix + target.variant.encode(), digest_size=16)
         for key in target.keys:
             digest.update(f"\0{key}={versions[key][0] if key in versions else 0}".encode())
         last_modified = max((updated for _, updated in versions.values()), default=EPOCH)
-        return digest.hexdigest(), last_modified, target.keys[0] in versions or not target.must_exist
+        found = digest.hexdigest(), last_modified, target.keys[0] in versions or not target.must_exist
+        if memo is not None:
+            memo[target] = found
+        return found
 
     def get(self, etag: str) -> Representation | None:
         with self._lock:
