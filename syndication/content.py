@@ -34,6 +34,18 @@ _ATTRIBUTES = {
 }
 
 
+# A body whose every line opens an HTML block (CommonMark §4.6, start condition 6) is one HTML block
+# after another: Markdown would pass it through unchanged, so it is not run (the sample posts' shape).
+_HTML_BLOCK_START = re.compile(
+    r"[ ]{0,3}</?(?:address|article|aside|blockquote|div|dl|figure|h[1-6]|hr|li|ol|p|pre|section|table|ul)[\s/>]",
+    re.IGNORECASE,
+)
+
+
+def _only_html_blocks(source: str) -> bool:
+    return all(_HTML_BLOCK_START.match(line) or not line.strip() for line in source.split("\n"))
+
+
 @dataclass
 class Body:
     html: str
@@ -50,7 +62,7 @@ def render_body(source: str) -> Body:
     # No scripts, no event handlers, no styles (which could hide text), only http(s)/mailto URLs
     # (relative ones stay relative until output, see absolutize).
     clean = nh3.clean(
-        _markdown.render(source),
+        source if _only_html_blocks(source) else _markdown.render(source),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         allowed_classes={"p": {"em_media"}},
@@ -62,7 +74,7 @@ def render_body(source: str) -> Body:
         raise EmptyBody("the body is empty after sanitizing")
     root = lxml_html.fragment_fromstring(clean, create_parent="div")
     image = next((img.get("src") for img in root.iter("img") if img.get("src")), "")
-    if not plain_text(clean) and not image:
+    if not root.text_content().strip() and not image:
         raise EmptyBody("the body has no text or image after sanitizing")
     first = ""
     for p in root.iter("p"):
