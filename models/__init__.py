@@ -1,6 +1,6 @@
 """Tables and the queries that belong to them."""
 
-from .article import IMPORTED, UNCHANGED, UPDATED, Article, ArticleCategory, ArticleTag, Cursor, Draft
+from .article import IMPORTED, UNCHANGED, UPDATED, Article, ArticleCategory, ArticleTag, Cursor, Draft, Selection
 from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .taxonomy import Category, Tag
 
@@ -15,6 +15,7 @@ __all__ = [
     "Category",
     "Cursor",
     "Draft",
+    "Selection",
     "Tag",
     "UTCDateTimeField",
     "db",

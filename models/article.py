@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from peewee import CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, Tuple, chunked
+from peewee import SQL, CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, Tuple, chunked, fn
 
 from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .taxonomy import Category, Tag
@@ -51,6 +51,16 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """Which articles a listing holds: every one, a category's, or those with certain tags."""
+
+    category: str = ""
+    all_tags: tuple[str, ...] = ()  # each of these
+    any_tags: tuple[str, ...] = ()  # at least one of these
+    exclude: tuple[str, ...] = ()  # none of these
+
+
+@dataclass(frozen=True)
 class Cursor:
     """A position in newest-first order: the articles strictly older than (published, id)."""
 
@@ -64,13 +74,18 @@ class Cursor:
         text with "+00:00", which sorts after the stored form and repeats the boundary item."""
         return Tuple(published_field, id_field) < Tuple(published_field.to_value(self.published), self.id)
 
+    def newer(self, published_field, id_field):
+        return Tuple(published_field, id_field) > Tuple(published_field.to_value(self.published), self.id)
+
     def encode(self) -> str:
-        return f"{self.published.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}~{self.id}"
+        stamp = f"{self.published.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}"
+        return f"{stamp}~{self.id}" if self.id else stamp
 
     @classmethod
     def decode(cls, text: str) -> "Cursor":
+        """From its encoded form; a time alone stands before every article published at that time."""
         stamp, sep, article_id = text.partition("~")
-        if not sep or not article_id:
+        if sep and not article_id:
             raise ValueError("a cursor looks like 20260102T030405.000000Z~article-id")
         try:
             published = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
@@ -93,6 +108,7 @@ class Article(BaseModel):
     image = TextField(default="")
     content_hash = CharField(max_length=64)
     path = TextField(default="")
+    withdrawn = UTCDateTimeField(null=True, index=True)  # when it left every feed (it answers 410 since)
 
     class Meta:
         indexes = ((("published", "id"), False), (("updated",), False))
@@ -100,28 +116,67 @@ class Article(BaseModel):
     # -- listing ---------------------------------------------------------------------------------
 
     @classmethod
-    def latest(cls, limit: int, before: Cursor | None = None) -> list["Article"]:
-        query = cls.select()
+    def listing(
+        cls,
+        selection: "Selection",
+        limit: int,
+        before: "Cursor | None" = None,
+        after: "Cursor | None" = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        bare: bool = False,
+    ) -> list["Article"]:
+        """The selection's articles, newest first: `limit` of them older than `before`, or the `limit`
+        nearest newer than `after`; `since`/`until` bound the publication time (archives). `bare`
+        leaves out categories and tags (for "is there one more?")."""
+        query, published, article_id = cls._selected(selection)
+        query = query.where(cls.withdrawn.is_null())
+        if since:
+            query = query.where(published >= published.to_value(since))
+        if until:
+            query = query.where(published < published.to_value(until))
+        run = list if bare else cls._with_taxonomy
+        if after:
+            query = query.where(after.newer(published, article_id)).order_by(published, article_id)
+            return run(query.limit(limit))[::-1]
         if before:
-            query = query.where(before.older(cls.published, cls.id))
-        return cls._with_taxonomy(query.order_by(cls.published.desc(), cls.id.desc()).limit(limit))
+            query = query.where(before.older(published, article_id))
+        return run(query.order_by(published.desc(), article_id.desc()).limit(limit))
 
     @classmethod
-    def in_category(cls, slug: str, limit: int, before: Cursor | None = None) -> list["Article"]:
-        return cls._through(ArticleCategory, ArticleCategory.category == slug, limit, before)
+    def withdrawn_since(cls, selection: "Selection", since: datetime, limit: int = 100) -> list["Article"]:
+        """Articles of the selection withdrawn at or after `since`, latest first: tombstones."""
+        query, _, _ = cls._selected(selection)
+        query = query.where(cls.withdrawn >= cls.withdrawn.to_value(since))
+        return list(query.order_by(cls.withdrawn.desc(), cls.id).limit(limit))
 
     @classmethod
-    def with_tag(cls, name: str, limit: int, before: Cursor | None = None) -> list["Article"]:
-        return cls._through(ArticleTag, ArticleTag.tag == name, limit, before)
+    def _selected(cls, selection: "Selection"):
+        """(query, published column, article id column) for a selection. Category and tag listings are
+        driven by the link tables, which carry a copy of `published`: one range scan of their
+        (key, published, article) index, however large the archive."""
+        link, condition, required = None, None, selection.all_tags
+        if selection.category:
+            link, condition = ArticleCategory, ArticleCategory.category == selection.category
+        elif selection.all_tags:
+            link, condition, required = ArticleTag, ArticleTag.tag == selection.all_tags[0], selection.all_tags[1:]
+        if link is None:
+            query, published, article_id = cls.select(), cls.published, cls.id
+        else:
+            query = cls.select().join(link, on=(link.article == cls.id)).where(condition)
+            published, article_id = link.published, link.article
+        tagged = ArticleTag.alias()
 
-    @classmethod
-    def _through(cls, link, condition, limit, before) -> list["Article"]:
-        # The link tables carry a copy of `published`, so a category or tag listing is one
-        # range scan of the (key, published, article) index, however large the archive.
-        query = cls.select().join(link, on=(link.article == cls.id)).where(condition)
-        if before:
-            query = query.where(before.older(link.published, link.article))
-        return cls._with_taxonomy(query.order_by(link.published.desc(), link.article.desc()).limit(limit))
+        def having(*tags: str):
+            return fn.EXISTS(tagged.select(SQL("1")).where((tagged.article == cls.id) & tagged.tag.in_(tags)))
+
+        for tag in required:
+            query = query.where(having(tag))
+        if selection.any_tags:
+            query = query.where(having(*selection.any_tags))
+        if selection.exclude:
+            query = query.where(~having(*selection.exclude))
+        return query, published, article_id
 
     @classmethod
     def _with_taxonomy(cls, query) -> list["Article"]:
@@ -175,6 +230,27 @@ class Article(BaseModel):
     # -- writing ---------------------------------------------------------------------------------
 
     @classmethod
+    def withdraw(cls, article_ids: list[str]) -> list[str]:
+        """Take articles out of every feed (their share pages answer 410, Atom feeds carry tombstones);
+        return the ids that were live. Their links stay, so the tombstones know where to appear."""
+        now = utc_now()
+        with db.atomic():
+            live = [a for (a,) in cls.select(cls.id).where(cls.id.in_(article_ids) & cls.withdrawn.is_null()).tuples()]
+            if live:
+                cls.update(withdrawn=now).where(cls.id.in_(live)).execute()
+                changes: dict[str, datetime] = {}
+                _links_changed(changes, live, now)
+                FeedVersion.bump(changes)
+        return live
+
+    @classmethod
+    def live_ids_from(cls, folder: str) -> list[str]:
+        """Ids of live articles imported from files under `folder` (an absolute path)."""
+        prefix = folder.rstrip("/") + "/"
+        query = cls.select(cls.id).where(cls.withdrawn.is_null() & (fn.SUBSTR(cls.path, 1, len(prefix)) == prefix))
+        return [a for (a,) in query.tuples()]
+
+    @classmethod
     def store(cls, draft: Draft) -> str:
         """Create or update one article in one transaction; say which of the three it was."""
         return cls.store_many([draft])[0]
@@ -200,7 +276,13 @@ class Article(BaseModel):
                 bump(CATEGORY_NAMES, now)
 
             ids = [d.id for d in drafts]
-            existing = dict(cls.select(cls.id, cls.content_hash).where(cls.id.in_(ids)).tuples())
+            # A withdrawn article imported again comes back, even unchanged: its hash is not its state.
+            existing = {
+                article_id: digest if withdrawn is None else None
+                for article_id, digest, withdrawn in cls.select(cls.id, cls.content_hash, cls.withdrawn)
+                .where(cls.id.in_(ids))
+                .tuples()
+            }
             outcomes, rows, changed = [], [], []
             for draft in drafts:
                 digest = draft.content_hash()
@@ -241,6 +323,16 @@ class Article(BaseModel):
         return outcomes
 
 
+def _links_changed(changes: dict, article_ids: list[str], moment: datetime) -> None:
+    """Every feed and page that shows these articles changes at `moment`."""
+    for key in (SITE, *(article_key(a) for a in article_ids)):
+        changes[key] = moment
+    for slug in {s for names in ArticleCategory.keys_by_article(article_ids).values() for s in names}:
+        changes[category_key(slug)] = moment
+    for name in {t for names in ArticleTag.keys_by_article(article_ids).values() for t in names}:
+        changes[tag_key(name)] = moment
+
+
 def draft_row(draft: Draft, digest: str, updated: datetime, now: datetime) -> dict:
     return {
         "id": draft.id,
@@ -256,6 +348,7 @@ def draft_row(draft: Draft, digest: str, updated: datetime, now: datetime) -> di
         "image": draft.image,
         "content_hash": digest,
         "path": draft.path,
+        "withdrawn": None,
     }
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from peewee import EXCLUDED, BigIntegerField, Case, CharField
 
 from .base import BaseModel, UTCDateTimeField
+from .websub import PendingPing
 
 SITE = "site"  # every article: the site feed and home page
 INDEX = "index"  # the lists of categories and tags: the OPML index and the home page
@@ -42,6 +43,8 @@ class FeedVersion(BaseModel):
         if not changes:
             return
         rows = [{"key": k, "version": secrets.randbits(63), "updated": moment} for k, moment in sorted(changes.items())]
+        # Feeds a hub should hear about: not the index, nor pages (article keys, display names).
+        PendingPing.record([k for k in changes if k == SITE or k.startswith(("category:", "tag:"))])
         later = Case(None, [(cls.updated < EXCLUDED.updated, EXCLUDED.updated)], cls.updated)
         for start in range(0, len(rows), 300):
             cls.insert_many(rows[start : start + 300]).on_conflict(

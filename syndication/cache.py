@@ -20,7 +20,7 @@ from peewee import SqliteDatabase
 from werkzeug.exceptions import NotFound
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
-from models import db, valid_key
+from models import Selection, db, valid_key
 from models.version import CATEGORY_NAMES, INDEX, SITE, FeedVersion, article_key, category_key, tag_key
 
 from .dates import http_date
@@ -50,28 +50,42 @@ class Target:
     must_exist: bool = True  # without a version for its own key, the target does not exist (yet)
 
 
-def _own_key(kind: str, name: str) -> str:
-    if kind == "site":
-        return SITE
-    _must_be_possible(name, kind)
-    return category_key(name) if kind == "category" else tag_key(name)
-
-
 def _must_be_possible(name: str, what: str) -> None:
     # A name no row can have is answered before any query (a NUL byte would make PostgreSQL's driver raise).
     if not valid_key(name):
         raise NotFound(f"There is no {what} {name[:100]!r}.")
 
 
-def feed_target(kind: str, name: str, fmt: str, limit: int, base_url: str) -> Target:
-    # Items show their categories' display names, hence CATEGORY_NAMES. The site feed exists even empty.
-    keys = (_own_key(kind, name), CATEGORY_NAMES)
-    return Target(keys, f"feed|{kind}|{name}|{fmt}|{limit}|{base_url}", must_exist=kind != "site")
+def selection_keys(selection: Selection) -> tuple[str, ...]:
+    """The version keys a selection's listing depends on: any write that changes which articles it
+    holds, or any of them, changes one of these. The first is the selection's own."""
+    for name in (selection.category, *selection.all_tags, *selection.any_tags, *selection.exclude):
+        if name:
+            _must_be_possible(name, "category or tag")
+    if selection.category:
+        own = (category_key(selection.category),)
+    elif selection.all_tags:
+        own = tuple(tag_key(t) for t in selection.all_tags)
+    elif selection.any_tags:
+        own = tuple(tag_key(t) for t in selection.any_tags)
+    else:
+        own = (SITE,)
+    # Items show their categories' display names, hence CATEGORY_NAMES.
+    return (*own, CATEGORY_NAMES)
 
 
-def listing_target(kind: str, name: str, limit: int, before: str, base_url: str) -> Target:
-    keys = (SITE, INDEX, CATEGORY_NAMES) if kind == "site" else (_own_key(kind, name), CATEGORY_NAMES)
-    return Target(keys, f"page|{kind}|{name}|{limit}|{before}|{base_url}", must_exist=kind != "site")
+def feed_target(selection: Selection, address: str, base_url: str, day: str = "") -> Target:
+    """A feed document at its canonical address. `day` is set where the document also depends on the
+    date (Atom tombstones expire), so it is rendered again at most once a day for that."""
+    must_exist = bool(selection.category or selection.all_tags)
+    return Target(selection_keys(selection), f"feed|{address}|{base_url}|{day}", must_exist)
+
+
+def listing_target(selection: Selection, address: str, base_url: str, home: bool = False) -> Target:
+    keys = selection_keys(selection)
+    if home:
+        keys = (*keys, INDEX)  # the home page lists the categories too
+    return Target(keys, f"page|{address}|{base_url}", must_exist=bool(selection.category or selection.all_tags))
 
 
 def share_target(article_id: str, base_url: str) -> Target:
@@ -126,14 +140,23 @@ def validator_headers(etag: str, last_modified: datetime, max_age: int, gzip_cod
     return [
         ("ETag", f'"{etag}{GZIP_SUFFIX if gzip_coded else ""}"'),
         ("Last-Modified", http_date(last_modified)),
-        ("Cache-Control", f"public, max-age={max_age}"),
+        # RFC 5861: a cache may serve a stale copy for as long again while it revalidates.
+        ("Cache-Control", f"public, max-age={max_age}, stale-while-revalidate={max_age}"),
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
     ]
 
 
-def represent(body: bytes, content_type: str, etag: str, last_modified: datetime, max_age: int) -> Representation:
-    return Representation(body, content_type, etag, validator_headers(etag, last_modified, max_age)[1:])
+def represent(
+    body: bytes, content_type: str, etag: str, last_modified: datetime, max_age: int, extra_headers=()
+) -> Representation:
+    common = [*validator_headers(etag, last_modified, max_age)[1:], *extra_headers]
+    return Representation(body, content_type, etag, common)
+
+
+def websub_links(hub: str, self_url: str) -> list[tuple[str, str]]:
+    """WebSub §4: a subscriber discovers the hub and the topic from the HTTP headers."""
+    return [("Link", f'<{hub}>; rel="hub"'), ("Link", f'<{self_url}>; rel="self"')] if hub else []
 
 
 def is_not_modified(if_none_match: str | None, if_modified_since: str | None, etag: str, last_modified) -> bool:

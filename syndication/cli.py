@@ -8,11 +8,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from models import db
+from models import Article, db
 from models.schema import Runner, migrate, pending
 
 from .export import export_static
-from .importer import ImportReport, count_posts, import_posts
+from .importer import ImportReport, count_posts, import_posts, withdrawn_missing
 
 
 @click.command("init-db")
@@ -40,16 +40,20 @@ def migrate_command(status: bool) -> None:
 @with_appcontext
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--quiet", is_flag=True, help="Print only failures and the summary line.")
-def import_posts_command(paths: tuple[Path, ...], quiet: bool) -> None:
+@click.option(
+    "--sync", is_flag=True, help="Also withdraw the articles imported from these folders whose files are gone."
+)
+def import_posts_command(paths: tuple[Path, ...], quiet: bool, sync: bool) -> None:
     """Import Jekyll-style posts from PATHS (files, or folders searched recursively).
 
-    Importing a post again updates it in place; an unchanged post is left alone. A file that cannot
-    be imported is reported with its reason and skipped; the exit status is 1 if any failed.
+    Importing a post again updates it in place; an unchanged post is left alone; a withdrawn one comes
+    back. A file that cannot be imported is reported with its reason and skipped; the exit status is 1
+    if any failed.
     """
     if waiting := pending(db):
         raise click.ClickException(f"{len(waiting)} schema migration(s) pending: run `flask init-db` first.")
     zone = ZoneInfo(current_app.config["SYNDICATION_TIMEZONE"])
-    report = ImportReport()
+    report = ImportReport(track=sync)
     if sys.stdout.isatty() and not quiet:
         with click.progressbar(length=count_posts(paths), label="Importing", show_pos=True) as bar:
             import_posts(paths, zone, report, progress=bar.update)
@@ -57,9 +61,45 @@ def import_posts_command(paths: tuple[Path, ...], quiet: bool) -> None:
         import_posts(paths, zone, report)
     for path, reason in report.failures:
         click.echo(f"{path}: {reason}", err=True)
-    click.echo(report.summary())
+    summary = report.summary()
+    if sync:
+        # Only when every file could be read: a file that failed is not a file that is gone.
+        if report.failures:
+            click.echo("--sync withdrew nothing: some files failed to import.", err=True)
+        else:
+            gone = [a for folder in paths if folder.is_dir() for a in withdrawn_missing(folder, report)]
+            summary += f", {len(gone)} withdrawn"
+    click.echo(summary + _deliver_pings())
     if report.failures:
         sys.exit(1)
+
+
+def _deliver_pings() -> str:
+    """Tell the WebSub hub now, for a few seconds at most; what is left a server worker sends."""
+    publisher = current_app.extensions.get("syndication.websub")
+    if publisher is None:
+        return ""
+    publisher.drain(seconds=10)
+    return f"; hub told of {publisher.sent} feed change(s)" + (
+        f", {publisher.failed} to retry" if publisher.failed else ""
+    )
+
+
+@click.command("delete-post")
+@click.argument("article_ids", nargs=-1, required=True)
+@with_appcontext
+def delete_post_command(article_ids: tuple[str, ...]) -> None:
+    """Withdraw articles by id: they leave every feed and page, their share pages answer 410 Gone, and
+    Atom feeds announce them as deleted (RFC 6721) for SYNDICATION_TOMBSTONE_DAYS. Importing the post
+    again brings it back, with the same id."""
+    unknown = [a for a in article_ids if Article.find(a) is None]
+    if unknown:
+        raise click.ClickException(f"No article with id {', '.join(unknown)}; nothing was withdrawn.")
+    withdrawn = Article.withdraw(list(article_ids))
+    for article_id in article_ids:
+        click.echo(f"{article_id}: {'withdrawn' if article_id in withdrawn else 'was already withdrawn'}")
+    if note := _deliver_pings():
+        click.echo(note.lstrip("; "))
 
 
 @click.command("export-static")
@@ -77,5 +117,11 @@ def export_static_command(folder: Path) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db_command, migrate_command, import_posts_command, export_static_command):
+    for command in (
+        init_db_command,
+        migrate_command,
+        import_posts_command,
+        delete_post_command,
+        export_static_command,
+    ):
         app.cli.add_command(command)

@@ -19,6 +19,10 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_FEED_MAX_LIMIT": 100,
     "SYNDICATION_PAGE_LIMIT": 30,  # articles per HTML listing page
     "SYNDICATION_CACHE_BYTES": 64 * 1024 * 1024,  # rendered feeds and pages kept per worker process
+    "SYNDICATION_ARCHIVE_MAX_AGE": 7 * 86400,  # seconds: archives of months that have ended
+    "SYNDICATION_TOMBSTONE_DAYS": 30,  # withdrawn articles stay announced in Atom feeds this long
+    "SYNDICATION_MEDIA_ROOT": "",  # folder of site-relative files (/uploads/…): enclosure lengths
+    "SYNDICATION_WEBSUB_HUB": "",  # a WebSub hub to advertise and ping, e.g. https://hub.example/
 }
 
 
@@ -64,11 +68,27 @@ def validate(config) -> None:
             raise ConfigError(f"SYNDICATION_SITE_URL={site!r}: must be an http(s) address like https://news.example")
     for key in (
         "SYNDICATION_CACHE_MAX_AGE",
+        "SYNDICATION_ARCHIVE_MAX_AGE",
+        "SYNDICATION_TOMBSTONE_DAYS",
         "SYNDICATION_FEED_LIMIT",
         "SYNDICATION_FEED_MAX_LIMIT",
         "SYNDICATION_PAGE_LIMIT",
     ):
         if not isinstance(config[key], int) or config[key] < (0 if key == "SYNDICATION_CACHE_MAX_AGE" else 1):
             raise ConfigError(f"{key}={config[key]!r}: must be a positive whole number")
+    hub = config["SYNDICATION_WEBSUB_HUB"]
+    if hub:
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"SYNDICATION_WEBSUB_HUB={hub!r}: must be an http(s) address")
+        if not site:
+            raise ConfigError("SYNDICATION_WEBSUB_HUB needs SYNDICATION_SITE_URL: the hub is told public addresses")
+    age = config["SYNDICATION_CACHE_MAX_AGE"]
+    if age and not ((age <= 3600 and 3600 % age == 0 and age % 60 == 0) or (age > 3600 and 86400 % age == 0)):
+        # <ttl> counts minutes and sy:updateFrequency times per hour or day: other values cannot agree.
+        raise ConfigError(
+            f"SYNDICATION_CACHE_MAX_AGE={age}: must be whole minutes that divide an hour, or divide a day "
+            "(e.g. 60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)"
+        )
     if config["SYNDICATION_FEED_LIMIT"] > config["SYNDICATION_FEED_MAX_LIMIT"]:
         raise ConfigError("SYNDICATION_FEED_LIMIT must not exceed SYNDICATION_FEED_MAX_LIMIT")

@@ -26,7 +26,7 @@ MANIFEST = ".export-manifest.json"
 def addresses() -> Iterator[str]:
     """Every public address that has one representation: feeds, first pages, share pages, the OPML."""
     yield urls.home_path()
-    yield urls.opml_path()
+    yield urls.opml_path()  # the default (RSS) index; ?format= variants are not files
     for fmt in MIMETYPES:
         yield urls.site_feed_path(fmt)
     for category in Category.select(Category.slug).order_by(Category.slug):
@@ -37,7 +37,14 @@ def addresses() -> Iterator[str]:
         yield urls.tag_path(tag.name)
         for fmt in MIMETYPES:
             yield urls.tag_path(tag.name, fmt)
-    for (article_id,) in Article.select(Article.id).order_by(Article.id).tuples().iterator():
+    live = Article.select(Article.id).where(Article.withdrawn.is_null()).order_by(Article.id)
+    for (article_id,) in live.tuples().iterator():
+        yield urls.share_path(article_id)
+
+
+def withdrawn_addresses() -> Iterator[str]:
+    gone = Article.select(Article.id).where(Article.withdrawn.is_null(False)).order_by(Article.id)
+    for (article_id,) in gone.tuples().iterator():
         yield urls.share_path(article_id)
 
 
@@ -79,7 +86,7 @@ def export_static(app: Flask, root: Path) -> Counter:
         for address in addresses():
             # As a WSGI server would pass it: decoded, UTF-8 bytes as latin-1 text.
             environ = {"REQUEST_METHOD": "GET", "PATH_INFO": unquote(address).encode().decode("latin-1")}
-            target = hot_path.target(environ)
+            target, _ = hot_path.target(environ)
             etag = cache.validators(target)[0]
             path = file_for(root, address)
             seen[address] = etag
@@ -93,6 +100,13 @@ def export_static(app: Flask, root: Path) -> Counter:
             write_atomically(path, body)
             write_atomically(Path(f"{path}.gz"), gzip.compress(body, compresslevel=9, mtime=0))
             counts["written"] += 1
+        for address in withdrawn_addresses():
+            # A withdrawn article's page must not outlive it in the export (the server answers 410).
+            path = file_for(root, address)
+            for stale in (path, Path(f"{path}.gz")):
+                if stale.exists():
+                    stale.unlink()
+                    counts["removed"] += 1
         db.close()
     write_atomically(manifest_path, json.dumps(seen, ensure_ascii=False, sort_keys=True).encode())
     return counts

@@ -1,16 +1,22 @@
 """Which feeds exist and what they hold: declared, as in Django's syndication framework.
 
 A feed definition knows neither HTTP nor XML. It names its title, its addresses and its items, and
-answers the item hooks; syndication.render turns that into RSS or Atom, syndication.views into HTTP.
+answers the item hooks; syndication.render turns a page of it into RSS, Atom or JSON Feed,
+syndication.views into HTTP. Every feed is a paged feed (RFC 5005 §3, pages keyed by a cursor so they do
+not shift when articles arrive) with monthly archives (RFC 5005 §4).
 """
 
+import mimetypes
+import re
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from werkzeug.exceptions import NotFound
 
-from models import Article, Category, Cursor, Tag
+from models import Article, Category, Cursor, Selection, Tag
 
 from . import site as urls
 from .content import absolute_url, absolutize
@@ -20,6 +26,9 @@ from .site import Site
 # the date or the host name, so a reader never sees an item twice. Do not change this namespace.
 ID_NAMESPACE = uuid.UUID("8c48030f-4405-50c1-8ed6-14d9103b93ce")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FORMATS = ("rss", "atom", "json")
+EVERYTHING = Selection()
+_IMAGE = re.compile(r'<img\b[^>]*\ssrc="([^"]+)"')
 
 
 def article_guid(article_id: str) -> str:
@@ -33,13 +42,90 @@ class ItemCategory:
     scheme: str  # the address under which terms of this kind live
 
 
+@dataclass(frozen=True)
+class Media:
+    url: str
+    mime_type: str
+    length: int | None  # bytes, when the file is on this server's disk
+
+
+@dataclass
+class Page:
+    """One document of a feed: its items, and the links that tie it to the others."""
+
+    items: list[Article]
+    links: dict[str, str]  # relation → absolute address: self, alternate, first, next, current, …
+    archive: bool = False  # RFC 5005 §4: a complete, unchanging archive document
+    tombstones: list[Article] = field(default_factory=list)  # RFC 6721, Atom only
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Month":
+        m = re.fullmatch(r"(\d{4})-(\d{2})", text)
+        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
+            raise NotFound(f"{text!r} is not an archive month (YYYY-MM).")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def start(self, zone) -> datetime:
+        return datetime(self.year, self.month, 1, tzinfo=zone)
+
+    def end(self, zone) -> datetime:
+        following = Month(self.year + self.month // 12, self.month % 12 + 1)
+        return following.start(zone)
+
+    @classmethod
+    def of(cls, moment: datetime, zone) -> "Month":
+        local = moment.astimezone(zone)
+        return cls(local.year, local.month)
+
+
+def base_path(kind: str, names: tuple[str, ...]) -> str:
+    """A feed's address without extension or parameters: '/feed', '/category/x', '/tag/a+b'."""
+    if kind == "site":
+        return "/feed"
+    if kind == "category":
+        return "/category/" + quote(names[0], safe="")
+    return "/tag/" + "+".join(quote(n, safe="") for n in names)
+
+
+def canonical_query(kind: str, selection: Selection, content: str = "full", **extra: str) -> str:
+    """The canonical query string: names in alphabetical order, lists sorted, defaults left out."""
+    params = {
+        "any": ",".join(selection.any_tags),
+        "exclude": ",".join(selection.exclude),
+        "tag": ",".join(selection.all_tags) if kind == "category" else "",
+        "content": content if content != "full" else "",
+        **extra,
+    }
+    return "?" + urlencode(sorted((k, v) for k, v in params.items() if v), safe=",~") if any(params.values()) else ""
+
+
 class Feed:
-    """A feed of articles. Subclasses define the feed-level hooks; the item hooks are shared."""
+    """A feed of articles: a selection of them, in full or summary. Subclasses name it."""
 
     kind: str = ""
 
-    def __init__(self, site: Site):
+    def __init__(
+        self,
+        site: Site,
+        names: tuple[str, ...] = (),
+        selection: Selection = EVERYTHING,
+        content: str = "full",
+        media_root: str = "",
+    ):
         self.site = site
+        self.names = names
+        self.selection = selection
+        self.content = content
+        self.media_root = media_root
 
     # -- feed hooks ------------------------------------------------------------------------------
 
@@ -50,21 +136,28 @@ class Feed:
         raise NotImplementedError(f"{type(self).__name__} must define description()")
 
     def page_path(self) -> str:
-        raise NotImplementedError(f"{type(self).__name__} must define page_path(), its HTML page")
-
-    def feed_path(self, fmt: str) -> str:
-        raise NotImplementedError(f"{type(self).__name__} must define feed_path(fmt)")
+        return base_path(self.kind, self.names) + ".html"
 
     def key(self) -> str:
         """What distinguishes this feed from the others of its kind ('' for the site feed)."""
-        return ""
+        return "+".join(self.names)
 
-    def items(self, limit: int, before: Cursor | None = None) -> list[Article]:
-        raise NotImplementedError(f"{type(self).__name__} must define items(limit, before)")
+    def query(self, **extra: str) -> str:
+        return canonical_query(self.kind, self.selection, self.content, **extra)
+
+    def feed_path(self, fmt: str, **extra: str) -> str:
+        return f"{base_path(self.kind, self.names)}.{fmt}{self.query(**extra)}"
+
+    def archive_path(self, month: "Month", fmt: str) -> str:
+        return f"{base_path(self.kind, self.names)}/{month}.{fmt}{self.query()}"
 
     def feed_id(self) -> str:
         # RFC 4287 §4.2.6: permanent and universally unique; like item ids, free of the host name.
-        return uuid.uuid5(ID_NAMESPACE, f"feed:{self.kind}:{self.key()}").urn
+        filters = canonical_query(self.kind, self.selection)
+        return uuid.uuid5(ID_NAMESPACE, f"feed:{self.kind}:{self.key()}{filters}").urn
+
+    def items(self, limit: int, before: Cursor | None = None, after: Cursor | None = None, **bounds):
+        return Article.listing(self.selection, limit, before=before, after=after, **bounds)
 
     def updated(self, items: list[Article]) -> datetime:
         """The newest change among the items: the feed's own update time."""
@@ -90,8 +183,9 @@ class Feed:
     def item_summary(self, article: Article) -> str:
         return article.summary
 
-    def item_content(self, article: Article) -> str:
-        return absolutize(article.body, self.site.base_url)
+    def item_content(self, article: Article) -> str | None:
+        """The full body, or None for a summary-only feed."""
+        return absolutize(article.body, self.site.base_url) if self.content == "full" else None
 
     def item_author(self, article: Article) -> str:
         return article.author
@@ -102,8 +196,22 @@ class Feed:
             return article.source_name or article.source_url, article.source_url
         return None
 
-    def item_image(self, article: Article) -> str:
-        return absolute_url(article.image, self.site.base_url) if article.image else ""
+    def item_media(self, article: Article) -> list[Media]:
+        """The article's images, the first one first (it is also the article's image)."""
+        sources = [article.image] if article.image else []
+        sources += [src for src in _IMAGE.findall(article.body) if src not in sources]
+        return [self._media(src) for src in sources]
+
+    def _media(self, src: str) -> Media:
+        url = absolute_url(src, self.site.base_url)
+        mime_type = mimetypes.guess_type(url.split("?")[0])[0] or "image/jpeg"
+        length = None
+        if self.media_root and src.startswith("/") and not src.startswith("//"):
+            # A site-relative file under the media root: its size is known (RSS enclosure length).
+            path = Path(self.media_root, src.lstrip("/").split("?")[0]).resolve()
+            if Path(self.media_root).resolve() in path.parents and path.is_file():
+                length = path.stat().st_size
+        return Media(url, mime_type, length)
 
     def item_categories(self, article: Article) -> list[ItemCategory]:
         category_scheme = self.site.url("/category/")
@@ -117,7 +225,7 @@ class SiteFeed(Feed):
     kind = "site"
 
     def title(self) -> str:
-        return self.site.title
+        return self.site.title + _narrowed(self.selection)
 
     def description(self) -> str:
         return self.site.description
@@ -125,87 +233,137 @@ class SiteFeed(Feed):
     def page_path(self) -> str:
         return urls.home_path()
 
-    def feed_path(self, fmt: str) -> str:
-        return urls.site_feed_path(fmt)
-
-    def items(self, limit, before=None):
-        return Article.latest(limit, before)
-
 
 class CategoryFeed(Feed):
     kind = "category"
 
-    def __init__(self, site: Site, category: Category):
-        super().__init__(site)
+    def __init__(self, site: Site, category: Category, selection: Selection | None = None, **options):
+        super().__init__(site, (category.slug,), selection or Selection(category=category.slug), **options)
         self.category = category
 
-    def key(self) -> str:
-        return self.category.slug
-
     def title(self) -> str:
-        return f"{self.category.name} · {self.site.title}"
+        return f"{self.category.name}{_narrowed(self.selection)} · {self.site.title}"
 
     def description(self) -> str:
         return f"Articles filed under {self.category.name}."
 
-    def page_path(self) -> str:
-        return urls.category_path(self.category.slug)
-
-    def feed_path(self, fmt: str) -> str:
-        return urls.category_path(self.category.slug, fmt)
-
-    def items(self, limit, before=None):
-        return Article.in_category(self.category.slug, limit, before)
-
 
 class TagFeed(Feed):
+    """One tag, or several at once (`/tag/a+b`: articles with all of them)."""
+
     kind = "tag"
 
-    def __init__(self, site: Site, tag: Tag):
-        super().__init__(site)
-        self.tag = tag
-
-    def key(self) -> str:
-        return self.tag.name
+    def __init__(self, site: Site, tags: list[Tag], selection: Selection | None = None, **options):
+        names = tuple(t.name for t in tags)
+        super().__init__(site, names, selection or Selection(all_tags=names), **options)
 
     def title(self) -> str:
-        return f"#{self.tag.name} · {self.site.title}"
+        return f"{' + '.join('#' + n for n in self.names)}{_narrowed(self.selection)} · {self.site.title}"
 
     def description(self) -> str:
-        return f"Articles tagged {self.tag.name}."
-
-    def page_path(self) -> str:
-        return urls.tag_path(self.tag.name)
-
-    def feed_path(self, fmt: str) -> str:
-        return urls.tag_path(self.tag.name, fmt)
-
-    def items(self, limit, before=None):
-        return Article.with_tag(self.tag.name, limit, before)
+        return f"Articles tagged {' and '.join(self.names)}."
 
 
-def site_feed(site: Site) -> SiteFeed:
-    return SiteFeed(site)
+def _narrowed(selection: Selection) -> str:
+    parts = [f"any of {', '.join(selection.any_tags)}"] if selection.any_tags else []
+    if selection.exclude:
+        parts.append(f"without {', '.join(selection.exclude)}")
+    if selection.category and selection.all_tags:
+        parts.insert(0, f"tagged {', '.join(selection.all_tags)}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
-def category_feed(site: Site, slug: str) -> CategoryFeed:
+# -- lookups ---------------------------------------------------------------------------------------
+
+
+def site_feed(site: Site, selection: Selection = EVERYTHING, **options) -> SiteFeed:
+    return SiteFeed(site, (), selection, **options)
+
+
+def category_feed(site: Site, slug: str, selection: Selection | None = None, **options) -> CategoryFeed:
     category = Category.find(slug)
     if category is None:
         raise NotFound(f"There is no category {slug!r}.")
-    return CategoryFeed(site, category)
+    return CategoryFeed(site, category, selection, **options)
 
 
-def tag_feed(site: Site, name: str) -> TagFeed:
-    tag = Tag.find(name)
-    if tag is None:
-        raise NotFound(f"There is no tag {name!r}.")
-    return TagFeed(site, tag)
+def tag_feed(site: Site, names: tuple[str, ...], selection: Selection | None = None, **options) -> TagFeed:
+    tags = []
+    for name in names:
+        tag = Tag.find(name)
+        if tag is None:
+            raise NotFound(f"There is no tag {name!r}.")
+        tags.append(tag)
+    return TagFeed(site, tags, selection, **options)
 
 
 def all_feeds(site: Site) -> list[Feed]:
-    """Every feed there is, in OPML order: the site, each category, each tag."""
+    """Every plain feed there is, in OPML order: the site, each category, each tag."""
     return (
         [SiteFeed(site)]
         + [CategoryFeed(site, c) for c in Category.all_by_name()]
-        + [TagFeed(site, t) for t in Tag.all_by_name()]
+        + [TagFeed(site, [t]) for t in Tag.all_by_name()]
     )
+
+
+# -- documents -------------------------------------------------------------------------------------
+
+
+def feed_page(
+    feed: Feed,
+    fmt: str,
+    limit: int,
+    default_limit: int,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    tombstone_days: int = 30,
+) -> Page:
+    """A page of the feed (RFC 5005 §3): the first (the subscription document) unless a cursor says
+    otherwise, with first/last/next/previous links, and the archive of the newest month."""
+    site = feed.site
+    fetched = feed.items(limit + 1, before=before, after=after)
+    if after:
+        newer, items = len(fetched) > limit, fetched[-limit:]
+        older = bool(items) and bool(feed.items(1, before=items[-1].cursor, bare=True))
+    else:
+        items, older = fetched[:limit], len(fetched) > limit
+        newer = before is not None and bool(items) and bool(feed.items(1, after=items[0].cursor, bare=True))
+    paging = {"limit": str(limit)} if limit != default_limit else {}
+    cursor = {"before": before.encode()} if before else {"after": after.encode()} if after else {}
+    links = {
+        "self": site.url(feed.feed_path(fmt, **paging, **cursor)),
+        "alternate": site.url(feed.page_path() + feed.query()),
+        "first": site.url(feed.feed_path(fmt, **paging)),
+        "last": site.url(feed.feed_path(fmt, **paging, after=Cursor(EPOCH, "").encode())),
+    }
+    if items and older:
+        links["next"] = site.url(feed.feed_path(fmt, **paging, before=items[-1].cursor.encode()))
+    if items and newer:
+        links["previous"] = site.url(feed.feed_path(fmt, **paging, after=items[0].cursor.encode()))
+    newest = items[:1] if before is None and after is None else feed.items(1, bare=True)
+    if newest:  # RFC 5005 §4: the subscription document points into the archives
+        links["prev-archive"] = site.url(feed.archive_path(Month.of(newest[0].published, site.zone), fmt))
+    tombstones = []
+    if fmt == "atom" and before is None and after is None:
+        since = datetime.now(UTC) - timedelta(days=tombstone_days)
+        tombstones = Article.withdrawn_since(feed.selection, since)
+    return Page(items, links, tombstones=tombstones)
+
+
+def archive_page(feed: Feed, fmt: str, month: Month) -> Page:
+    """The complete archive of one month (RFC 5005 §4), linked to its neighbours that have articles."""
+    site = feed.site
+    start, end = month.start(site.zone), month.end(site.zone)
+    items = feed.items(100_000, since=start, until=end)
+    links = {
+        "self": site.url(feed.archive_path(month, fmt)),
+        "current": site.url(feed.feed_path(fmt)),
+        "alternate": site.url(feed.page_path() + feed.query()),
+    }
+    earlier = feed.items(1, before=Cursor(start, ""), bare=True)
+    if earlier:
+        links["prev-archive"] = site.url(feed.archive_path(Month.of(earlier[0].published, site.zone), fmt))
+    later = feed.items(1, after=Cursor(end, ""), bare=True)
+    if later:
+        links["next-archive"] = site.url(feed.archive_path(Month.of(later[0].published, site.zone), fmt))
+    return Page(items, links, archive=True)

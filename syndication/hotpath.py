@@ -8,12 +8,13 @@ answers by the very same rules (syndication.cache), so both paths send identical
 """
 
 import re
+from datetime import UTC, datetime
 
 from flask import Flask
 from peewee import DatabaseError
 from werkzeug.wsgi import get_current_url
 
-from models import db
+from models import Selection, db
 
 from .cache import (
     VALIDATORS,
@@ -25,11 +26,18 @@ from .cache import (
     opml_target,
     share_target,
     validator_headers,
+    websub_links,
 )
 from .database import release
+from .feeds import base_path
 
-_FEED = re.compile(r"^/(?:feed|(category|tag)/([^/]+))\.(rss|atom)$")
-_PAGE = re.compile(r"^/(?:(category|tag)/([^/]+)\.html)?$")
+_FEED = re.compile(r"^/(?:feed|(category|tag)/([^/+]+))\.(rss|atom|json)$")
+_PAGE = re.compile(r"^/(?:(category|tag)/([^/+]+)\.html)?$")
+_SELECTIONS = {
+    "site": lambda name: Selection(),
+    "category": lambda name: Selection(category=name),
+    "tag": lambda name: Selection(all_tags=(name,)),
+}
 _SHARE = re.compile(r"^/share/([^/]+)\.html$")
 _LIMIT = re.compile(r"^limit=([1-9][0-9]{0,5})$")
 
@@ -44,9 +52,11 @@ class HotPath:
         self.feed_limit = config["SYNDICATION_FEED_LIMIT"]
         self.page_limit = config["SYNDICATION_PAGE_LIMIT"]
         self.max_limit = config["SYNDICATION_FEED_MAX_LIMIT"]
+        self.hub = config["SYNDICATION_WEBSUB_HUB"]
 
-    def target(self, environ) -> Target | None:
-        """The target of a request this path can answer, or None to leave it to Flask."""
+    def target(self, environ) -> tuple[Target, list[tuple[str, str]]] | None:
+        """The target of a request this path can answer, with the headers it adds; None leaves the
+        request to Flask (which also settles anything unusual: it answers by the same rules)."""
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
             return None
         # WSGI gives the path as latin-1 text of the raw bytes; addresses are UTF-8 (as werkzeug reads them).
@@ -60,23 +70,34 @@ class HotPath:
             limit = int(m.group(1))
         base_url = self.site_url or get_current_url(environ, root_only=True).rstrip("/")
         if m := _FEED.match(path):
-            kind, name, fmt = m.group(1) or "site", m.group(2) or "", m.group(3)
-            return feed_target(kind, name, fmt, limit or self.feed_limit, base_url)
+            kind, name, fmt = m.group(1) or "site", m.group(2), m.group(3)
+            if limit == self.feed_limit:
+                return None  # not the canonical address: Flask redirects
+            selection = _SELECTIONS[kind](name)
+            names = (name,) if name else ()
+            address = f"{base_path(kind, names)}.{fmt}" + (f"?limit={limit}" if limit else "")
+            day = datetime.now(UTC).date().isoformat() if fmt == "atom" else ""
+            return feed_target(selection, address, base_url, day), websub_links(self.hub, base_url + address)
+        if query and limit == self.page_limit:
+            return None
         if m := _SHARE.match(path):
-            return None if query else share_target(m.group(1), base_url)
+            return None if query else (share_target(m.group(1), base_url), [])
         if m := _PAGE.match(path):
-            return listing_target(m.group(1) or "site", m.group(2) or "", limit or self.page_limit, "", base_url)
+            kind, name = m.group(1) or "site", m.group(2)
+            address = (f"{base_path(kind, (name,))}.html" if name else "/") + (f"?limit={limit}" if limit else "")
+            return listing_target(_SELECTIONS[kind](name), address, base_url, home=kind == "site"), []
         if path == "/feeds.opml" and not query:
-            return opml_target("rss", base_url)
+            return opml_target("rss", base_url), []
         return None
 
     def __call__(self, environ, start_response):
         try:
-            target = self.target(environ)
+            found = self.target(environ)
         except Exception:  # e.g. a name no row can have: Flask answers it properly
-            target = None
-        if target is None:
+            found = None
+        if found is None:
             return self.flask_app(environ, start_response)
+        target, extra_headers = found
         try:
             db.connect(reuse_if_open=True)
             etag, last_modified, may_exist = self.cache.validators(target)
@@ -92,7 +113,8 @@ class HotPath:
         if is_not_modified(
             environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE"), etag, last_modified
         ):
-            start_response("304 Not Modified", validator_headers(etag, last_modified, self.max_age, gzip_coded))
+            headers = validator_headers(etag, last_modified, self.max_age, gzip_coded)
+            start_response("304 Not Modified", [*headers, *extra_headers] if extra_headers else headers)
             return []
         representation = self.cache.get(etag)
         if representation is None:

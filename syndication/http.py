@@ -15,11 +15,18 @@ def feed_cache() -> FeedCache:
     return current_app.extensions["syndication.cache"]
 
 
-def versioned_response(target: Target, content_type: str, render: Callable[[], bytes]) -> Response:
+def versioned_response(
+    target: Target,
+    content_type: str,
+    render: Callable[[], bytes],
+    max_age: int | None = None,
+    extra_headers: list[tuple[str, str]] = (),
+) -> Response:
     """A 304 from the target's versions alone, else its representation, rendered at most once per
     version and process. render() raises NotFound for a target that does not exist."""
     cache = feed_cache()
-    max_age = current_app.config["SYNDICATION_CACHE_MAX_AGE"]
+    if max_age is None:
+        max_age = current_app.config["SYNDICATION_CACHE_MAX_AGE"]
     known = request.environ.get(VALIDATORS)
     if known and known[0] == target:
         etag, last_modified, may_exist = known[1:]
@@ -31,11 +38,12 @@ def versioned_response(target: Target, content_type: str, render: Callable[[], b
     if request.method in ("GET", "HEAD") and is_not_modified(
         request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), etag, last_modified
     ):
-        response = Response(status=304, headers=validator_headers(etag, last_modified, max_age, gzip_coded))
+        headers = [*validator_headers(etag, last_modified, max_age, gzip_coded), *extra_headers]
+        response = Response(status=304, headers=headers)
         del response.headers["Content-Type"]  # a 304 has no content to describe
         return response
     representation = cache.get(etag) or cache.put(
-        etag, represent(render(), f"{content_type}; charset=utf-8", etag, last_modified, max_age)
+        etag, represent(render(), f"{content_type}; charset=utf-8", etag, last_modified, max_age, extra_headers)
     )
     body, headers = representation.choose(gzip_coded)
     return Response(body, headers=headers)

@@ -30,6 +30,8 @@ PARALLEL_FROM = 200  # fewer files than this are read in this process
 class ImportReport:
     counts: Counter = field(default_factory=Counter)  # imported / updated / unchanged / failed
     failures: list[tuple[Path, str]] = field(default_factory=list)
+    track: bool = False  # remember the ids the files hold (for --sync; memory grows with them)
+    seen: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
         c = self.counts
@@ -119,7 +121,15 @@ def _flush(batch: dict[str, tuple[Path, Draft]], report: ImportReport, progress)
             report.fail(path, f"could not be stored: {e}")
     else:
         report.counts.update(outcomes)
+        if report.track:
+            report.seen.update(draft.id for _, draft in entries)
     progress(len(entries))
+
+
+def withdrawn_missing(folder: Path, report: ImportReport) -> list[str]:
+    """--sync: withdraw the live articles once imported from under folder whose files are gone."""
+    missing = [a for a in Article.live_ids_from(str(folder.resolve())) if a not in report.seen]
+    return Article.withdraw(missing) if missing else []
 
 
 def count_posts(paths: Iterable[Path]) -> int:

@@ -41,7 +41,7 @@ def read_post(path: Path, site_zone: tzinfo) -> Draft:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PostError(f"is not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
-    return parse_post(text, path.name, site_zone, str(path))
+    return parse_post(text, path.name, site_zone, str(path.resolve()))
 
 
 def parse_post(text: str, filename: str, site_zone: tzinfo, path: str = "") -> Draft:

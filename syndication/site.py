@@ -25,6 +25,14 @@ class Site:
         """RSS <ttl> is in minutes: the cache lifetime, rounded up so readers never poll early."""
         return max(1, math.ceil(self.max_age / 60))
 
+    @property
+    def update_hint(self) -> tuple[str, int]:
+        """The RSS syndication module's (updatePeriod, updateFrequency): the same interval as max-age
+        (settings only allow max-ages that divide an hour or a day)."""
+        if self.max_age <= 3600:
+            return "hourly", max(1, 3600 // max(self.max_age, 1))
+        return "daily", max(1, 86400 // self.max_age)
+
     def url(self, path: str) -> str:
         return self.base_url + path
 

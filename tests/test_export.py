@@ -38,8 +38,8 @@ def test_export_writes_every_address_with_gzip_beside_it(app, client, runner, go
     assert (out / "tag/夜市.rss").read_bytes() == client.get("/tag/%E5%A4%9C%E5%B8%82.rss").data
     assert b"https://news.example/share/" in (out / "feed.atom").read_bytes()
     written = int(summary.split()[0])
-    # 1 home + 1 OPML + 2 site feeds + 3 × (3 categories + 6 tags) + 5 share pages
-    assert summary == f"{written} written, 0 unchanged" and written == 1 + 1 + 2 + 3 * (3 + 6) + 5
+    # 1 home + 1 OPML + 3 site feeds + 4 × (3 categories + 6 tags) + 5 share pages
+    assert summary == f"{written} written, 0 unchanged" and written == 1 + 1 + 3 + 4 * (3 + 6) + 5
 
 
 def test_a_second_export_rewrites_only_what_changed(app, runner, tmp_path):
@@ -59,9 +59,9 @@ def test_a_second_export_rewrites_only_what_changed(app, runner, tmp_path):
     changed = {p.relative_to(out).as_posix() for p in stamps if p.stat().st_mtime_ns != stamps[p]}
     changed -= {".export-manifest.json"}
     rewritten = {
-        "index.html", "feeds.opml", "feed.rss", "feed.atom",
-        "category/harbour.html", "category/harbour.rss", "category/harbour.atom",
-        "tag/ferries.html", "tag/ferries.rss", "tag/ferries.atom",
+        "index.html", "feeds.opml", "feed.rss", "feed.atom", "feed.json",
+        "category/harbour.html", "category/harbour.rss", "category/harbour.atom", "category/harbour.json",
+        "tag/ferries.html", "tag/ferries.rss", "tag/ferries.atom", "tag/ferries.json",
         "share/NW202601100900000001.html",
     }  # fmt: skip
     assert changed == rewritten | {f"{name}.gz" for name in rewritten}

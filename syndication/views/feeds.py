@@ -1,56 +1,142 @@
-"""Feed addresses: the site, category and tag feeds, and the OPML index. Thin: name the target, say how
-to render it, let syndication.http answer."""
+"""Feed addresses: the site, category and tag feeds (one tag or several), their pages and monthly
+archives, and the OPML index. Thin: read the parameters, name the target, say how to render it, let
+syndication.http answer."""
 
-from flask import Blueprint, request
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+from flask import Blueprint, current_app, redirect, request
 from werkzeug.exceptions import BadRequest
 
-from models import Article
+from models import Article, Selection, Tag
+from models.websub import KnownFeed
 
 from .. import feeds
-from ..cache import feed_target, opml_target
-from ..feeds import EPOCH
+from ..cache import feed_target, opml_target, websub_links
+from ..feeds import EPOCH, Month
 from ..http import versioned_response
 from ..opml import render_opml
-from ..params import limit_param
+from ..params import FeedParams, feed_params
 from ..render import MIMETYPES, render_feed
 from ..site import current_site, opml_path
 
 bp = Blueprint("feeds", __name__)
 
-FORMAT = "<any(rss, atom):fmt>"
+FORMAT = "<any(rss, atom, json):fmt>"
 
 
-def _respond(kind: str, name: str, fmt: str, lookup):
+def _selection(kind: str, names: tuple[str, ...], params: FeedParams) -> Selection:
+    return Selection(
+        category=names[0] if kind == "category" else "",
+        all_tags=params.tags if kind == "category" else names if kind == "tag" else (),
+        any_tags=params.any_tags,
+        exclude=params.exclude,
+    )
+
+
+def _lookup(kind: str, names: tuple[str, ...], selection: Selection, params: FeedParams):
     site = current_site()
-    limit = limit_param()
+    options = {"content": params.content, "media_root": current_app.config["SYNDICATION_MEDIA_ROOT"]}
+    for name in (*params.any_tags, *params.exclude, *params.tags):
+        if Tag.find(name) is None:
+            raise BadRequest(f"There is no tag {name!r}.")
+    if kind == "site":
+        return feeds.site_feed(site, selection, **options)
+    if kind == "category":
+        return feeds.category_feed(site, names[0], selection, **options)
+    return feeds.tag_feed(site, names, selection, **options)
+
+
+def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None):
+    archive = Month.parse(month) if month else None
+    params = feed_params(kind, archive=archive is not None)
+    selection = _selection(kind, names, params)
+    site = current_site()
+    # The canonical address: tags in one order, parameters in one order, defaults left out.
+    config = current_app.config
+    base = feeds.base_path(kind, names)
+    if archive:
+        address = f"{base}/{archive}.{fmt}{feeds.canonical_query(kind, selection, params.content)}"
+    else:
+        paging = {"limit": str(params.limit)} if params.limit != config["SYNDICATION_FEED_LIMIT"] else {}
+        cursor = {"before": params.before.encode()} if params.before else {}
+        cursor |= {"after": params.after.encode()} if params.after else {}
+        address = f"{base}.{fmt}{feeds.canonical_query(kind, selection, params.content, **paging, **cursor)}"
+    requested = request.path + (f"?{request.query_string.decode('latin-1')}" if request.query_string else "")
+    if unquote(requested) != unquote(address):
+        return redirect(address, code=301)
+
+    first_page = archive is None and params.before is None and params.after is None
+    day = datetime.now(UTC).date().isoformat() if fmt == "atom" and first_page else ""
+    target = feed_target(selection, address, site.base_url, day)
 
     def render() -> bytes:
-        feed = lookup(site)
-        return render_feed(feed, feed.items(limit), fmt)
+        feed = _lookup(kind, names, selection, params)
+        combined = len(names) > 1 or selection.any_tags or selection.exclude or params.tags
+        if combined and first_page and config["SYNDICATION_WEBSUB_HUB"]:
+            KnownFeed.remember(address, target.keys)  # its hub is pinged when its parts change
+        if archive:
+            page = feeds.archive_page(feed, fmt, archive)
+        else:
+            page = feeds.feed_page(
+                feed,
+                fmt,
+                params.limit,
+                config["SYNDICATION_FEED_LIMIT"],
+                params.before,
+                params.after,
+                config["SYNDICATION_TOMBSTONE_DAYS"],
+            )
+        if hub := config["SYNDICATION_WEBSUB_HUB"]:
+            page.links["hub"] = hub
+        return render_feed(feed, page, fmt)
 
-    return versioned_response(feed_target(kind, name, fmt, limit, site.base_url), MIMETYPES[fmt], render)
+    max_age = config["SYNDICATION_CACHE_MAX_AGE"]
+    if archive and archive.end(site.zone) < datetime.now(UTC):
+        max_age = config["SYNDICATION_ARCHIVE_MAX_AGE"]  # a month that has ended changes only by edits
+    links = websub_links(config["SYNDICATION_WEBSUB_HUB"], site.url(address))
+    return versioned_response(target, MIMETYPES[fmt], render, max_age=max_age, extra_headers=links)
+
+
+def _tags(names: str) -> tuple[str, ...]:
+    return tuple(sorted(set(names.split("+"))))
 
 
 @bp.get(f"/feed.{FORMAT}")
 def site_feed(fmt: str):
-    return _respond("site", "", fmt, feeds.site_feed)
+    return _feed("site", (), fmt)
 
 
 @bp.get(f"/category/<slug>.{FORMAT}")
 def category_feed(slug: str, fmt: str):
-    return _respond("category", slug, fmt, lambda site: feeds.category_feed(site, slug))
+    return _feed("category", (slug,), fmt)
 
 
-@bp.get(f"/tag/<name>.{FORMAT}")
-def tag_feed(name: str, fmt: str):
-    return _respond("tag", name, fmt, lambda site: feeds.tag_feed(site, name))
+@bp.get(f"/tag/<names>.{FORMAT}")
+def tag_feed(names: str, fmt: str):
+    return _feed("tag", _tags(names), fmt)
+
+
+@bp.get(f"/feed/<month>.{FORMAT}")
+def site_archive(month: str, fmt: str):
+    return _feed("site", (), fmt, month)
+
+
+@bp.get(f"/category/<slug>/<month>.{FORMAT}")
+def category_archive(slug: str, month: str, fmt: str):
+    return _feed("category", (slug,), fmt, month)
+
+
+@bp.get(f"/tag/<names>/<month>.{FORMAT}")
+def tag_archive(names: str, month: str, fmt: str):
+    return _feed("tag", _tags(names), fmt, month)
 
 
 @bp.get("/feeds.opml")
 def opml():
     fmt = request.args.get("format", "rss")
-    if fmt not in MIMETYPES:
-        raise BadRequest(f"format must be one of {', '.join(MIMETYPES)}, not {fmt[:40]!r}.")
+    if fmt not in MIMETYPES or set(request.args) - {"format"}:
+        raise BadRequest(f"This address takes format={'|'.join(MIMETYPES)} and nothing else.")
     site = current_site()
 
     def render() -> bytes:

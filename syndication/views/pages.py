@@ -2,15 +2,16 @@
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, redirect, render_template, request
-from werkzeug.exceptions import BadRequest, NotFound
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from werkzeug.exceptions import BadRequest, Gone, NotFound
 
-from models import Article, Category
+from models import Article, Category, Selection
 
 from .. import feeds
 from ..cache import listing_target, share_target
 from ..content import absolute_url, absolutize
 from ..database import reachable
+from ..feeds import base_path
 from ..http import versioned_response
 from ..params import before_param, limit_param
 from ..site import current_site, share_path
@@ -18,40 +19,45 @@ from ..site import current_site, share_path
 bp = Blueprint("pages", __name__)
 
 
-def _listing(kind: str, name: str, lookup, template: str = "listing.html", **context):
+def _listing(kind: str, names: tuple[str, ...], lookup, template: str = "listing.html", **context):
     """A page of a feed's articles, newest first, with a link to the next older page."""
     site = current_site()
+    default = current_app.config["SYNDICATION_PAGE_LIMIT"]
     limit = limit_param("SYNDICATION_PAGE_LIMIT")
     before = before_param()
+    selection = Selection(category=names[0]) if kind == "category" else Selection(all_tags=names)
+
+    def address(before_text: str = "") -> str:
+        params = {"before": before_text, "limit": str(limit) if limit != default else ""}
+        query = urlencode([(k, v) for k, v in params.items() if v], safe="~")
+        return (f"{base_path(kind, names)}.html" if kind != "site" else "/") + (f"?{query}" if query else "")
 
     def render() -> bytes:
         feed = lookup(site)
         articles = feed.items(limit, before)
-        older = None
-        if len(articles) == limit:
-            # The next page keeps the page size the reader asked for.
-            query = {"before": articles[-1].cursor.encode(), "limit": request.args.get("limit")}
-            older = "?" + urlencode({k: v for k, v in query.items() if v})
+        # The next page keeps the page size the reader asked for.
+        older = address(articles[-1].cursor.encode()) if len(articles) == limit else None
         extra = {key: make() for key, make in context.items()}
         return render_template(template, site=site, articles=articles, feed=feed, older=older, **extra).encode()
 
-    target = listing_target(kind, name, limit, before.encode() if before else "", site.base_url)
+    target = listing_target(selection, address(before.encode() if before else ""), site.base_url, kind == "site")
     return versioned_response(target, "text/html", render)
 
 
 @bp.get("/")
 def home():
-    return _listing("site", "", feeds.site_feed, "home.html", categories=lambda: list(Category.all_by_name()))
+    return _listing("site", (), feeds.site_feed, "home.html", categories=lambda: list(Category.all_by_name()))
 
 
 @bp.get("/category/<slug>.html")
 def category_page(slug: str):
-    return _listing("category", slug, lambda site: feeds.category_feed(site, slug))
+    return _listing("category", (slug,), lambda site: feeds.category_feed(site, slug))
 
 
-@bp.get("/tag/<name>.html")
-def tag_page(name: str):
-    return _listing("tag", name, lambda site: feeds.tag_feed(site, name))
+@bp.get("/tag/<names>.html")
+def tag_page(names: str):
+    tags = tuple(sorted(set(names.split("+"))))
+    return _listing("tag", tags, lambda site: feeds.tag_feed(site, tags))
 
 
 @bp.get("/share/<article_id>.html")
@@ -62,6 +68,8 @@ def share(article_id: str):
         article = Article.find(article_id)
         if article is None:
             raise NotFound(f"There is no article {article_id!r}.")
+        if article.withdrawn:
+            raise Gone(f"The article {article_id!r} was withdrawn.")
         return render_template(
             "share.html",
             site=site,
