@@ -84,7 +84,7 @@ def validate(config) -> None:
         if not site:
             raise ConfigError("SYNDICATION_WEBSUB_HUB needs SYNDICATION_SITE_URL: the hub is told public addresses")
     age = config["SYNDICATION_CACHE_MAX_AGE"]
-    if age and not ((age <= 3600 and 3600 % age == 0 and age % 60 == 0) or (age > 3600 and 86400 % age == 0)):
+    if not ((60 <= age <= 3600 and 3600 % age == 0 and age % 60 == 0) or (age > 3600 and 86400 % age == 0)):
         # <ttl> counts minutes and sy:updateFrequency times per hour or day: other values cannot agree.
         raise ConfigError(
             f"SYNDICATION_CACHE_MAX_AGE={age}: must be whole minutes that divide an hour, or divide a day "

@@ -332,7 +332,7 @@ def feed_page(
     cursor = {"before": before.encode()} if before else {"after": after.encode()} if after else {}
     links = {
         "self": site.url(feed.feed_path(fmt, **paging, **cursor)),
-        "alternate": site.url(feed.page_path() + feed.query()),
+        "alternate": site.url(feed.page_path()),
         "first": site.url(feed.feed_path(fmt, **paging)),
         "last": site.url(feed.feed_path(fmt, **paging, after=Cursor(EPOCH, "").encode())),
     }
@@ -358,7 +358,7 @@ def archive_page(feed: Feed, fmt: str, month: Month) -> Page:
     links = {
         "self": site.url(feed.archive_path(month, fmt)),
         "current": site.url(feed.feed_path(fmt)),
-        "alternate": site.url(feed.page_path() + feed.query()),
+        "alternate": site.url(feed.page_path()),
     }
     earlier = feed.items(1, before=Cursor(start, ""), bare=True)
     if earlier:
