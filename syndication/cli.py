@@ -79,10 +79,10 @@ def _deliver_pings() -> str:
     publisher = current_app.extensions.get("syndication.websub")
     if publisher is None:
         return ""
+    sent, failed = publisher.sent, publisher.failed
     publisher.drain(seconds=10)
-    return f"; hub told of {publisher.sent} feed change(s)" + (
-        f", {publisher.failed} to retry" if publisher.failed else ""
-    )
+    sent, failed = publisher.sent - sent, publisher.failed - failed
+    return f"; hub told of {sent} feed change(s)" + (f", {failed} to retry" if failed else "")
 
 
 @click.command("delete-post")

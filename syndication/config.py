@@ -74,8 +74,9 @@ def validate(config) -> None:
         "SYNDICATION_FEED_MAX_LIMIT",
         "SYNDICATION_PAGE_LIMIT",
     ):
-        if not isinstance(config[key], int) or config[key] < (0 if key == "SYNDICATION_CACHE_MAX_AGE" else 1):
-            raise ConfigError(f"{key}={config[key]!r}: must be a positive whole number")
+        lowest = 0 if key == "SYNDICATION_TOMBSTONE_DAYS" else 1  # 0 days: no tombstones kept
+        if not isinstance(config[key], int) or config[key] < lowest:
+            raise ConfigError(f"{key}={config[key]!r}: must be a whole number of at least {lowest}")
     hub = config["SYNDICATION_WEBSUB_HUB"]
     if hub:
         parts = urlsplit(hub)

@@ -142,7 +142,8 @@ def render_feed(feed: Feed, page: Page, fmt: str) -> bytes:
             if fmt == "rss":
                 if i == 0:  # RSS 2.0 allows one enclosure; length is required, 0 when unknown
                     fe.extras.enclosure = {"url": m.url, "length": str(m.length or 0), "type": m.mime_type}
-                fe.extras.media.append({"url": m.url, "type": m.mime_type, "medium": "image", **length})
+                size = {"fileSize": str(m.length)} if m.length is not None else {}  # Media RSS's name for it
+                fe.extras.media.append({"url": m.url, "type": m.mime_type, "medium": "image", **size})
             else:
                 fe.extras.atom_links.append({"rel": "enclosure", "href": m.url, "type": m.mime_type, **length})
         if source := feed.item_source(article):
