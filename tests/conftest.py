@@ -1,8 +1,11 @@
 """Fixtures: an app on a fresh database (SQLite, and PostgreSQL when reachable), a client, a CLI runner."""
 
+import json
 import os
+import re
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from app import create_app
@@ -122,3 +125,14 @@ def good_posts(app) -> ImportReport:
     report = import_paths(app, FIXTURES / "good")
     assert report.counts["imported"] == 5, report.failures
     return report
+
+
+def article_ids(data: bytes, fmt: str) -> list[str]:
+    """The articles of a feed document, in document order, by their share page address."""
+    if fmt == "json":
+        urls = [item["url"] for item in json.loads(data)["items"]]
+    else:
+        feed = feedparser.parse(data)
+        assert feed.bozo == 0, feed.bozo_exception
+        urls = [entry.link for entry in feed.entries]
+    return [re.fullmatch(rf"{re.escape(SITE_URL)}/share/(.+)\.html", url).group(1) for url in urls]

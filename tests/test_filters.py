@@ -11,7 +11,7 @@ import feedparser
 import pytest
 from lxml import etree, html
 
-from .conftest import FIXTURES, SITE_URL, import_paths
+from .conftest import FIXTURES, SITE_URL, article_ids, import_paths
 
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
@@ -48,16 +48,6 @@ def fetch(client, path, **kwargs):
     response = client.get(path, **kwargs)
     assert response.status_code == 200, (path, response.status_code, response.data[:300])
     return response
-
-
-def article_ids(data: bytes, fmt: str) -> list[str]:
-    if fmt == "json":
-        urls = [item["url"] for item in json.loads(data)["items"]]
-    else:
-        feed = feedparser.parse(data)
-        assert feed.bozo == 0, feed.bozo_exception
-        urls = [entry.link for entry in feed.entries]
-    return [re.fullmatch(rf"{re.escape(SITE_URL)}/share/(.+)\.html", url).group(1) for url in urls]
 
 
 def self_link(data: bytes, fmt: str) -> str:

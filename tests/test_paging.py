@@ -1,17 +1,15 @@
 """Paged feeds and monthly archives (RFC 5005), read back the way feed readers read them."""
 
 import json
-import re
 import shutil
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import feedparser
 import pytest
 from lxml import etree
 
-from .conftest import FIXTURES, SITE_URL, import_paths
+from .conftest import FIXTURES, SITE_URL, article_ids, import_paths
 
 ATOM = "http://www.w3.org/2005/Atom"
 HISTORY = "http://purl.org/syndication/history/1.0"
@@ -98,17 +96,6 @@ def is_archive(data: bytes, fmt: str) -> bool:
     root = etree.fromstring(data)
     container = root.find("channel") if fmt == "rss" else root
     return container.find(f"{{{HISTORY}}}archive") is not None
-
-
-def article_ids(data: bytes, fmt: str) -> list[str]:
-    """The articles of a document, in document order, by their share page address."""
-    if fmt == "json":
-        urls = [item["url"] for item in json.loads(data)["items"]]
-    else:
-        feed = feedparser.parse(data)
-        assert feed.bozo == 0, feed.bozo_exception
-        urls = [entry.link for entry in feed.entries]
-    return [re.fullmatch(rf"{re.escape(SITE_URL)}/share/(.+)\.html", url).group(1) for url in urls]
 
 
 def one_line_reason(response) -> str:
