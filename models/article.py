@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from peewee import SQL, CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, Tuple, chunked, fn
+from peewee import SQL, CharField, CompositeKey, ForeignKeyField, IntegerField, TextField, Tuple, fn
 
 from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .taxonomy import Category, Tag
@@ -314,9 +314,8 @@ class Article(BaseModel):
                 for name in set(old_tags.get(draft.id, ())) - set(draft.tags):
                     bump(tag_key(name), now)
 
-            keep_on_update = [f for f in cls._meta.sorted_fields if f.name not in ("id", "created")]
-            for batch in chunked(rows, 200):
-                cls.insert_many(batch).on_conflict(conflict_target=[cls.id], preserve=keep_on_update).execute()
+            kept = [f.column_name for f in cls._meta.sorted_fields if f.name not in ("id", "created")]
+            cls.write_many(rows, conflict="id", update=kept)
             ArticleCategory.replace_links(changed, lambda d: [slug for slug, _ in d.categories])
             ArticleTag.replace_links(changed, lambda d: d.tags)
             FeedVersion.bump(changes)
@@ -376,8 +375,7 @@ class _Link(BaseModel):
             for d, _ in changed
             for i, name in enumerate(names_of(d))
         ]
-        for batch in chunked(rows, 500):
-            cls.insert_many(batch).execute()
+        cls.write_many(rows)
 
 
 class ArticleCategory(_Link):

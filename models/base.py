@@ -46,3 +46,24 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    @classmethod
+    def write_many(cls, rows: list[dict], conflict: str = "", update: list[str] = ()) -> None:
+        """INSERT many rows in one prepared statement; on a conflict on column `conflict`, update the
+        `update` columns from the new row (or, with none named, keep the old row).
+
+        For the importer's batches: peewee's query builder spends more time composing a large
+        multi-row INSERT than the database spends running it. The SQL is the same on SQLite and
+        PostgreSQL; values still go through each field's db_value."""
+        if not rows:
+            return
+        fields = [cls._meta.fields[name] for name in rows[0]]
+        database = cls._meta.database
+        columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        marks = ", ".join([database.param] * len(fields))
+        sql = f'INSERT INTO "{cls._meta.table_name}" ({columns}) VALUES ({marks})'
+        if conflict:
+            sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update)
+            sql += f' ON CONFLICT ("{conflict}") ' + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
+        values = [tuple(f.db_value(row[f.name]) for f in fields) for row in rows]
+        database.cursor().executemany(sql, values)

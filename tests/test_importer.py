@@ -73,7 +73,7 @@ def test_a_post_is_written_whole_or_not_at_all(app, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ArticleTag, "insert_many", fail)
+    monkeypatch.setattr(ArticleTag, "write_many", fail)
     with pytest.raises(RuntimeError):
         import_paths(app, FIXTURES / "good" / "2026-01-10-offset-html.md")
     with app.app_context():
