@@ -32,6 +32,7 @@ def test_export_writes_every_address_with_gzip_beside_it(app, client, runner, go
     for name in expected:
         path = out / name
         assert path.exists(), name
+        assert path.stat().st_mode & 0o044 == 0o044, f"{name} must be readable by the web server"
         assert gzip.decompress((out / f"{name}.gz").read_bytes()) == path.read_bytes()
     # The files are what the server answers at the same addresses.
     assert (out / "feed.rss").read_bytes() == client.get("/feed.rss").data
