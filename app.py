@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.update(test_config)
     validate(app.config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["SYNDICATION_API_MAX_BYTES"]  # 413 before reading
 
     app.extensions["syndication.cache"] = FeedCache(
         settings_fingerprint(app.config), app.config["SYNDICATION_CACHE_BYTES"]

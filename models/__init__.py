@@ -3,6 +3,7 @@
 from .article import IMPORTED, UNCHANGED, UPDATED, Article, ArticleCategory, ArticleTag, Cursor, Draft, Selection
 from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .taxonomy import Category, Tag
+from .token import Token
 
 __all__ = [
     "IMPORTED",
@@ -17,6 +18,7 @@ __all__ = [
     "Draft",
     "Selection",
     "Tag",
+    "Token",
     "UTCDateTimeField",
     "db",
     "utc_now",

@@ -23,6 +23,8 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_TOMBSTONE_DAYS": 30,  # withdrawn articles stay announced in Atom feeds this long
     "SYNDICATION_MEDIA_ROOT": "",  # folder of site-relative files (/uploads/…): enclosure lengths
     "SYNDICATION_WEBSUB_HUB": "",  # a WebSub hub to advertise and ping, e.g. https://hub.example/
+    "SYNDICATION_API_MAX_BYTES": 1024 * 1024,  # larger request bodies are refused before they are read
+    "SYNDICATION_PUBLIC_CONTENT": "full",  # "summary": full content only for partner tokens
 }
 
 
@@ -66,7 +68,12 @@ def validate(config) -> None:
         parts = urlsplit(site)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             raise ConfigError(f"SYNDICATION_SITE_URL={site!r}: must be an http(s) address like https://news.example")
+    if config["SYNDICATION_PUBLIC_CONTENT"] not in ("full", "summary"):
+        raise ConfigError(
+            f"SYNDICATION_PUBLIC_CONTENT={config['SYNDICATION_PUBLIC_CONTENT']!r}: must be full or summary"
+        )
     for key in (
+        "SYNDICATION_API_MAX_BYTES",
         "SYNDICATION_CACHE_MAX_AGE",
         "SYNDICATION_ARCHIVE_MAX_AGE",
         "SYNDICATION_TOMBSTONE_DAYS",

@@ -18,7 +18,12 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PostError(ValueError):
-    """A post that cannot be imported; the message says why, in words a publisher can act on."""
+    """A post that cannot be imported; the message says why, in words a publisher can act on, and
+    `field` names the front matter key (or "body") it is about, when there is one."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
 
 
 _JEKYLL_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
@@ -46,14 +51,20 @@ def read_post(path: Path, site_zone: tzinfo) -> Draft:
 
 def parse_post(text: str, filename: str, site_zone: tzinfo, path: str = "") -> Draft:
     meta, body = _split_front_matter(xml_safe(text.lstrip("\ufeff").replace("\r\n", "\n")))
+    return draft_from(meta, body, filename, site_zone, path)
+
+
+def draft_from(meta: dict, body: str, filename: str, site_zone: tzinfo, path: str = "") -> Draft:
+    """The one validation and sanitizing path: a post file's front matter and body, or the same
+    fields sent to the write API, become a Draft or a PostError."""
     body, source_url, display_names = _strip_chrome(body)
     source_url = _string(meta, "source_url") or source_url
     if not body.strip():
-        raise PostError("has an empty body")
+        raise PostError("has an empty body", "body")
 
     title = clean_title(_string(meta, "title"))
     if not title:
-        raise PostError("has no title (add 'title:' to the front matter)")
+        raise PostError("has no title (add 'title:' to the front matter)", "title")
     published = _date(meta, filename, site_zone)
     updated = None
     for key in ("last_modified_at", "updated"):
@@ -64,7 +75,7 @@ def parse_post(text: str, filename: str, site_zone: tzinfo, path: str = "") -> D
     try:
         rendered = render_body(body)
     except EmptyBody as e:
-        raise PostError(f"has an empty body ({e})") from None
+        raise PostError(f"has an empty body ({e})", "body") from None
     attribution = _ATTRIBUTION.search(rendered.html)
     excerpt = _string(meta, "excerpt")
     categories = _names(meta, "categories", "category")
@@ -138,7 +149,7 @@ def _article_id(meta: dict, source_url: str, filename: str) -> str:
     for where, value in candidates:
         if value:
             if not valid_key(value):
-                raise PostError(f"has an unusable id {value!r} from {where} (letters, digits, '.', '_', '-')")
+                raise PostError(f"has an unusable id {value!r} from {where} (letters, digits, '.', '_', '-')", "id")
             return value
     raise PostError("has no id")
 
@@ -148,14 +159,14 @@ def _date(meta: dict, filename: str, site_zone: tzinfo):
         return _parse_date(meta["date"], "date", site_zone)
     if m := _JEKYLL_NAME.match(filename):
         return _parse_date(m.group(1), "the file name's date", site_zone)
-    raise PostError("has no date (add 'date:' to the front matter or name the file YYYY-MM-DD-title.md)")
+    raise PostError("has no date (add 'date:' to the front matter or name the file YYYY-MM-DD-title.md)", "date")
 
 
 def _parse_date(value, key: str, site_zone: tzinfo):
     try:
         return parse_post_date(value, site_zone)
     except ValueError as e:
-        raise PostError(f"has a {key} that cannot be read: {e}") from None
+        raise PostError(f"has a {key} that cannot be read: {e}", key.split()[-1] if " " in key else key) from None
 
 
 def _string(meta: dict, key: str) -> str:
@@ -163,7 +174,7 @@ def _string(meta: dict, key: str) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        raise PostError(f"has a '{key}' that is a {type(value).__name__}, not text")
+        raise PostError(f"has a '{key}' that is a {type(value).__name__}, not text", key)
     return str(value).strip()
 
 
@@ -175,12 +186,12 @@ def _names(meta: dict, plural: str, singular: str) -> list[str]:
     if isinstance(value, str):
         value = value.split()
     if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
-        raise PostError(f"has '{plural}' that is neither a name nor a list of names")
+        raise PostError(f"has '{plural}' that is neither a name nor a list of names", plural)
     names = []
     for v in value:
         name = str(v).strip()
         if not valid_key(name):
-            raise PostError(f"has an unusable name {name!r} in '{plural}' (letters, digits, '.', '_', '-')")
+            raise PostError(f"has an unusable name {name!r} in '{plural}' (letters, digits, '.', '_', '-')", plural)
         if name not in names:
             names.append(name)
     return names

@@ -4,7 +4,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import site
-from . import feeds, pages
+from . import api, feeds, pages
 
 # Link words of the page chrome, as the old site wrote them.
 LABELS = {
@@ -31,6 +31,7 @@ def _error(e: HTTPException):
 
 
 def init_app(app: Flask) -> None:
+    app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
     # Flask logs an unhandled exception's trace for the operator, then answers it as a 500 through
