@@ -74,11 +74,12 @@ def selection_keys(selection: Selection) -> tuple[str, ...]:
     return (*own, CATEGORY_NAMES)
 
 
-def feed_target(selection: Selection, address: str, base_url: str, day: str = "") -> Target:
+def feed_target(selection: Selection, address: str, base_url: str, day: str = "", partner: str = "") -> Target:
     """A feed document at its canonical address. `day` is set where the document also depends on the
-    date (Atom tombstones expire), so it is rendered again at most once a day for that."""
+    date (Atom tombstones expire), so it is rendered again at most once a day for that; `partner` names
+    the token a partner's copy was made for (it is never served to anyone else)."""
     must_exist = bool(selection.category or selection.all_tags)
-    return Target(selection_keys(selection), f"feed|{address}|{base_url}|{day}", must_exist)
+    return Target(selection_keys(selection), f"feed|{address}|{base_url}|{day}|{partner}", must_exist)
 
 
 def listing_target(selection: Selection, address: str, base_url: str, home: bool = False) -> Target:
@@ -134,23 +135,29 @@ class Representation:
 
 
 @lru_cache(maxsize=4096)
-def validator_headers(etag: str, last_modified: datetime, max_age: int, gzip_coded=False) -> list[tuple[str, str]]:
+def validator_headers(
+    etag: str, last_modified: datetime, max_age: int, gzip_coded=False, private=False
+) -> list[tuple[str, str]]:
     """The headers a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5). Remembered: a feed
-    polled a thousand times between two changes has them formatted once."""
+    polled a thousand times between two changes has them formatted once. Do not change the list."""
+    # RFC 5861: a cache may serve a stale copy for as long again while it revalidates. RFC 9111 §5.2.2.7:
+    # a private response is for one user's cache, never a shared one.
+    cache_control = (
+        f"private, max-age={max_age}" if private else f"public, max-age={max_age}, stale-while-revalidate={max_age}"
+    )
     return [
         ("ETag", f'"{etag}{GZIP_SUFFIX if gzip_coded else ""}"'),
         ("Last-Modified", http_date(last_modified)),
-        # RFC 5861: a cache may serve a stale copy for as long again while it revalidates.
-        ("Cache-Control", f"public, max-age={max_age}, stale-while-revalidate={max_age}"),
+        ("Cache-Control", cache_control),
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
     ]
 
 
 def represent(
-    body: bytes, content_type: str, etag: str, last_modified: datetime, max_age: int, extra_headers=()
+    body: bytes, content_type: str, etag: str, last_modified: datetime, max_age: int, extra_headers=(), private=False
 ) -> Representation:
-    common = [*validator_headers(etag, last_modified, max_age)[1:], *extra_headers]
+    common = [*validator_headers(etag, last_modified, max_age, private=private)[1:], *extra_headers]
     return Representation(body, content_type, etag, common)
 
 

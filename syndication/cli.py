@@ -8,8 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from models import Article, db
+from models import Article, Category, Token, db
 from models.schema import Runner, migrate, pending
+from models.token import SCOPES
 
 from .export import export_static
 from .importer import ImportReport, count_posts, import_posts, withdrawn_missing
@@ -116,6 +117,49 @@ def export_static_command(folder: Path) -> None:
     click.echo(f"{counts['written']} written, {counts['unchanged']} unchanged")
 
 
+@click.group("tokens")
+def tokens_group() -> None:
+    """Tokens for the write API (scope write) and for partners' full-content feeds (scope partner)."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(SCOPES), required=True, help="write: the API; partner: full feeds.")
+@click.option("--categories", default="", help="Comma-separated category slugs a partner may read (default: all).")
+@with_appcontext
+def tokens_create(name: str, scope: str, categories: str) -> None:
+    """Make a token NAME and print its secret: it is shown this once and stored only as a hash."""
+    slugs = [c.strip() for c in categories.split(",") if c.strip()]
+    unknown = [c for c in slugs if Category.find(c) is None]
+    if unknown:
+        raise click.ClickException(f"No category {', '.join(unknown)}.")
+    try:
+        secret = Token.issue(name, scope, slugs)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(secret)
+    click.echo(f"Token {name!r} ({scope}) made. Keep the secret above: it cannot be shown again.", err=True)
+
+
+@tokens_group.command("list")
+@with_appcontext
+def tokens_list() -> None:
+    """Name, scope, categories and state of every token (never the secrets)."""
+    for token in Token.select().order_by(Token.name):
+        state = f"revoked {token.revoked:%Y-%m-%d %H:%M}Z" if token.revoked else "live"
+        click.echo(f"{token.name}\t{token.scope}\t{token.categories or '*'}\t{state}")
+
+
+@tokens_group.command("revoke")
+@click.argument("name")
+@with_appcontext
+def tokens_revoke(name: str) -> None:
+    """Revoke token NAME: refused on the very next request, by every worker."""
+    if not Token.revoke(name):
+        raise click.ClickException(f"No live token named {name!r}.")
+    click.echo(f"Token {name!r} revoked.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         init_db_command,
@@ -123,5 +167,6 @@ def init_app(app: Flask) -> None:
         import_posts_command,
         delete_post_command,
         export_static_command,
+        tokens_group,
     ):
         app.cli.add_command(command)

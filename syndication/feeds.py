@@ -96,13 +96,14 @@ def base_path(kind: str, names: tuple[str, ...]) -> str:
     return "/tag/" + "+".join(quote(n, safe="") for n in names)
 
 
-def canonical_query(kind: str, selection: Selection, content: str = "full", **extra: str) -> str:
-    """The canonical query string: names in alphabetical order, lists sorted, defaults left out."""
+def canonical_query(kind: str, selection: Selection, content: str = "", **extra: str) -> str:
+    """The canonical query string: names in alphabetical order, lists sorted, defaults left out
+    (`content` is given only when it is not the feed's default)."""
     params = {
         "any": ",".join(selection.any_tags),
         "exclude": ",".join(selection.exclude),
         "tag": ",".join(selection.all_tags) if kind == "category" else "",
-        "content": content if content != "full" else "",
+        "content": content,
         **extra,
     }
     return "?" + urlencode(sorted((k, v) for k, v in params.items() if v), safe=",~") if any(params.values()) else ""
@@ -120,11 +121,13 @@ class Feed:
         selection: Selection = EVERYTHING,
         content: str = "full",
         media_root: str = "",
+        default_content: str = "full",
     ):
         self.site = site
         self.names = names
         self.selection = selection
-        self.content = content
+        self.content = content  # what the items carry: "full" or "summary"
+        self.default_content = default_content  # what they carry when the address does not say
         self.media_root = media_root
 
     # -- feed hooks ------------------------------------------------------------------------------
@@ -143,7 +146,8 @@ class Feed:
         return "+".join(self.names)
 
     def query(self, **extra: str) -> str:
-        return canonical_query(self.kind, self.selection, self.content, **extra)
+        shown = self.content if self.content != self.default_content else ""
+        return canonical_query(self.kind, self.selection, shown, **extra)
 
     def feed_path(self, fmt: str, **extra: str) -> str:
         return f"{base_path(self.kind, self.names)}.{fmt}{self.query(**extra)}"

@@ -57,8 +57,8 @@ class HotPath:
     def target(self, environ) -> tuple[Target, list[tuple[str, str]]] | None:
         """The target of a request this path can answer, with the headers it adds; None leaves the
         request to Flask (which also settles anything unusual: it answers by the same rules)."""
-        if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
-            return None
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
+            return None  # partners' requests are Flask's: their copies are theirs alone
         # WSGI gives the path as latin-1 text of the raw bytes; addresses are UTF-8 (as werkzeug reads them).
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         query = environ.get("QUERY_STRING", "")

@@ -21,6 +21,7 @@ def versioned_response(
     render: Callable[[], bytes],
     max_age: int | None = None,
     extra_headers: list[tuple[str, str]] = (),
+    private: bool = False,
 ) -> Response:
     """A 304 from the target's versions alone, else its representation, rendered at most once per
     version and process. render() raises NotFound for a target that does not exist."""
@@ -38,12 +39,13 @@ def versioned_response(
     if request.method in ("GET", "HEAD") and is_not_modified(
         request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), etag, last_modified
     ):
-        headers = [*validator_headers(etag, last_modified, max_age, gzip_coded), *extra_headers]
+        headers = [*validator_headers(etag, last_modified, max_age, gzip_coded, private), *extra_headers]
         response = Response(status=304, headers=headers)
         del response.headers["Content-Type"]  # a 304 has no content to describe
         return response
     representation = cache.get(etag) or cache.put(
-        etag, represent(render(), f"{content_type}; charset=utf-8", etag, last_modified, max_age, extra_headers)
+        etag,
+        represent(render(), f"{content_type}; charset=utf-8", etag, last_modified, max_age, extra_headers, private),
     )
     body, headers = representation.choose(gzip_coded)
     return Response(body, headers=headers)

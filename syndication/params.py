@@ -43,14 +43,15 @@ class FeedParams:
     any_tags: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # a category feed restricted to these tags
-    content: str = "full"
+    content: str = ""  # "full" or "summary" when asked for; "" leaves it to the feed's default
+    key: str = ""  # a partner token given as ?key= (the Authorization header is read directly)
     limit: int = 20
     before: Cursor | None = None
     after: Cursor | None = None
 
 
-FEED_PARAMETERS = ("after", "any", "before", "content", "exclude", "limit", "tag")
-ARCHIVE_PARAMETERS = ("any", "content", "exclude", "tag")
+FEED_PARAMETERS = ("after", "any", "before", "content", "exclude", "key", "limit", "tag")
+ARCHIVE_PARAMETERS = ("any", "content", "exclude", "key", "tag")
 
 
 def _names(name: str) -> tuple[str, ...]:
@@ -71,8 +72,8 @@ def feed_params(kind: str, archive: bool = False) -> FeedParams:
             raise BadRequest(f"Give {name} once.")
     if "tag" in request.args and kind != "category":
         raise BadRequest("tag narrows a category feed; for tags together use /tag/a+b.")
-    content = request.args.get("content", "full")
-    if content not in ("full", "summary"):
+    content = request.args.get("content", "")
+    if "content" in request.args and content not in ("full", "summary"):
         raise BadRequest(f"content must be full or summary, not {content[:40]!r}.")
     cursors = {}
     for name in ("before", "after"):
@@ -88,6 +89,7 @@ def feed_params(kind: str, archive: bool = False) -> FeedParams:
         exclude=_names("exclude") if "exclude" in request.args else (),
         tags=_names("tag") if "tag" in request.args else (),
         content=content,
+        key=request.args.get("key", ""),
         limit=current_app.config["SYNDICATION_FEED_LIMIT"] if archive else limit_param(),
         **cursors,
     )

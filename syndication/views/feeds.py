@@ -3,15 +3,16 @@ archives, and the OPML index. Thin: read the parameters, name the target, say ho
 syndication.http answer."""
 
 from datetime import UTC, datetime
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 from flask import Blueprint, current_app, redirect, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
-from models import Article, Selection, Tag
+from models import Article, Selection, Tag, Token
 from models.websub import KnownFeed
 
 from .. import feeds
+from ..auth import presented_secret, require_token
 from ..cache import feed_target, opml_target, websub_links
 from ..feeds import EPOCH, Month
 from ..http import versioned_response
@@ -34,10 +35,15 @@ def _selection(kind: str, names: tuple[str, ...], params: FeedParams) -> Selecti
     )
 
 
-def _lookup(kind: str, names: tuple[str, ...], selection: Selection, params: FeedParams):
+def _lookup(kind: str, names: tuple[str, ...], selection: Selection, content: str, default_content: str):
     site = current_site()
-    options = {"content": params.content, "media_root": current_app.config["SYNDICATION_MEDIA_ROOT"]}
-    for name in (*params.any_tags, *params.exclude, *params.tags):
+    options = {
+        "content": content,
+        "default_content": default_content,
+        "media_root": current_app.config["SYNDICATION_MEDIA_ROOT"],
+    }
+    narrowing = selection.all_tags if kind == "category" else ()
+    for name in (*selection.any_tags, *selection.exclude, *narrowing):
         if Tag.find(name) is None:
             raise BadRequest(f"There is no tag {name!r}.")
     if kind == "site":
@@ -47,31 +53,49 @@ def _lookup(kind: str, names: tuple[str, ...], selection: Selection, params: Fee
     return feeds.tag_feed(site, names, selection, **options)
 
 
+def _partner(kind: str, names: tuple[str, ...]) -> Token | None:
+    """The partner token the request presents (403 for an unknown, revoked or out-of-bounds one)."""
+    if presented_secret() is None:
+        return None
+    token = require_token("partner")
+    if not token.may_read([names[0]] if kind == "category" else []):
+        raise Forbidden(f"This token reads the feeds of {', '.join(token.category_list)} only.")
+    return token
+
+
 def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None):
     archive = Month.parse(month) if month else None
     params = feed_params(kind, archive=archive is not None)
     selection = _selection(kind, names, params)
     site = current_site()
-    # The canonical address: tags in one order, parameters in one order, defaults left out.
     config = current_app.config
+    token = _partner(kind, names)
+    # Public feeds may carry summaries only (SYNDICATION_PUBLIC_CONTENT); a partner token unlocks full.
+    default_content = "summary" if config["SYNDICATION_PUBLIC_CONTENT"] == "summary" and not token else "full"
+    if default_content == "summary" and params.content == "full":
+        raise Forbidden("Full content is for partners: send a partner token (Authorization: Bearer, or ?key=).")
+    content = params.content or default_content
+    shown = content if content != default_content else ""
+    # The canonical address: tags in one order, parameters in one order, defaults left out.
     base = feeds.base_path(kind, names)
     if archive:
-        address = f"{base}/{archive}.{fmt}{feeds.canonical_query(kind, selection, params.content)}"
+        address = f"{base}/{archive}.{fmt}{feeds.canonical_query(kind, selection, shown)}"
     else:
         paging = {"limit": str(params.limit)} if params.limit != config["SYNDICATION_FEED_LIMIT"] else {}
         cursor = {"before": params.before.encode()} if params.before else {}
         cursor |= {"after": params.after.encode()} if params.after else {}
-        address = f"{base}.{fmt}{feeds.canonical_query(kind, selection, params.content, **paging, **cursor)}"
-    requested = request.path + (f"?{request.query_string.decode('latin-1')}" if request.query_string else "")
-    if unquote(requested) != unquote(address):
-        return redirect(address, code=301)
+        address = f"{base}.{fmt}{feeds.canonical_query(kind, selection, shown, **paging, **cursor)}"
+    asked = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "key"], safe=",~")
+    if unquote(request.path + (f"?{asked}" if asked else "")) != unquote(address):
+        keep_key = ("&" if "?" in address else "?") + urlencode({"key": params.key}) if params.key else ""
+        return redirect(address + keep_key, code=301)
 
     first_page = archive is None and params.before is None and params.after is None
     day = datetime.now(UTC).date().isoformat() if fmt == "atom" and first_page else ""
-    target = feed_target(selection, address, site.base_url, day)
+    target = feed_target(selection, address, site.base_url, day, partner=token.name if token else "")
 
     def render() -> bytes:
-        feed = _lookup(kind, names, selection, params)
+        feed = _lookup(kind, names, selection, content, default_content)
         combined = len(names) > 1 or selection.any_tags or selection.exclude or params.tags
         if combined and first_page and config["SYNDICATION_WEBSUB_HUB"]:
             KnownFeed.remember(address, target.keys)  # its hub is pinged when its parts change
@@ -95,7 +119,10 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None)
     if archive and archive.end(site.zone) < datetime.now(UTC):
         max_age = config["SYNDICATION_ARCHIVE_MAX_AGE"]  # a month that has ended changes only by edits
     links = websub_links(config["SYNDICATION_WEBSUB_HUB"], site.url(address))
-    return versioned_response(target, MIMETYPES[fmt], render, max_age=max_age, extra_headers=links)
+    # Partner responses are for that partner alone: no shared cache may keep them.
+    return versioned_response(
+        target, MIMETYPES[fmt], render, max_age=max_age, extra_headers=links, private=token is not None
+    )
 
 
 def _tags(names: str) -> tuple[str, ...]:
