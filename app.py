@@ -9,6 +9,7 @@ from syndication.cache import FeedCache
 from syndication.config import DEFAULTS, from_environment, settings_fingerprint, validate
 from syndication.dates import rfc3339
 from syndication.hotpath import HotPath
+from syndication.ratelimit import RateLimiter
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -23,8 +24,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     validate(app.config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["SYNDICATION_API_MAX_BYTES"]  # 413 before reading
 
-    app.extensions["syndication.cache"] = FeedCache(
-        settings_fingerprint(app.config), app.config["SYNDICATION_CACHE_BYTES"]
+    config = app.config
+    app.extensions["syndication.cache"] = FeedCache(settings_fingerprint(config), config["SYNDICATION_CACHE_BYTES"])
+    app.extensions["syndication.ratelimit"] = RateLimiter(
+        config["SYNDICATION_RATELIMIT_STORAGE"],
+        config["SYNDICATION_RATELIMIT_FEEDS"],
+        config["SYNDICATION_RATELIMIT_API"],
     )
     database.init_app(app)
     websub.init_app(app)

@@ -5,6 +5,8 @@ import os
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse as parse_limit
+
 PREFIX = "SYNDICATION_"
 
 DEFAULTS: dict[str, object] = {
@@ -25,6 +27,9 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_WEBSUB_HUB": "",  # a WebSub hub to advertise and ping, e.g. https://hub.example/
     "SYNDICATION_API_MAX_BYTES": 1024 * 1024,  # larger request bodies are refused before they are read
     "SYNDICATION_PUBLIC_CONTENT": "full",  # "summary": full content only for partner tokens
+    "SYNDICATION_RATELIMIT_STORAGE": "memory://",  # or redis://host:6379/0 to share counters
+    "SYNDICATION_RATELIMIT_FEEDS": "1200/minute",  # units per client: a 304 costs 1, a 200 costs 4; "" off
+    "SYNDICATION_RATELIMIT_API": "120/minute",  # write API requests per client; "" off
 }
 
 
@@ -68,6 +73,12 @@ def validate(config) -> None:
         parts = urlsplit(site)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             raise ConfigError(f"SYNDICATION_SITE_URL={site!r}: must be an http(s) address like https://news.example")
+    for key in ("SYNDICATION_RATELIMIT_FEEDS", "SYNDICATION_RATELIMIT_API"):
+        if config[key]:
+            try:
+                parse_limit(config[key])
+            except ValueError:
+                raise ConfigError(f"{key}={config[key]!r}: must look like 600/minute (or be empty: no limit)") from None
     if config["SYNDICATION_PUBLIC_CONTENT"] not in ("full", "summary"):
         raise ConfigError(
             f"SYNDICATION_PUBLIC_CONTENT={config['SYNDICATION_PUBLIC_CONTENT']!r}: must be full or summary"

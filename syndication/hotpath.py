@@ -30,6 +30,7 @@ from .cache import (
 )
 from .database import release
 from .feeds import base_path
+from .ratelimit import FULL_COST, client_of, too_many_body, too_many_headers
 
 _FEED = re.compile(r"^/(?:feed|(category|tag)/([^/+]+))\.(rss|atom|json)$")
 _PAGE = re.compile(r"^/(?:(category|tag)/([^/+]+)\.html)?$")
@@ -53,6 +54,7 @@ class HotPath:
         self.page_limit = config["SYNDICATION_PAGE_LIMIT"]
         self.max_limit = config["SYNDICATION_FEED_MAX_LIMIT"]
         self.hub = config["SYNDICATION_WEBSUB_HUB"]
+        self.limiter = app.extensions["syndication.ratelimit"]
 
     def target(self, environ) -> tuple[Target, list[tuple[str, str]]] | None:
         """The target of a request this path can answer, with the headers it adds; None leaves the
@@ -110,15 +112,21 @@ class HotPath:
         if not may_exist:
             return self.flask_app(environ, start_response)
         gzip_coded = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        if is_not_modified(
+        fresh = is_not_modified(
             environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE"), etag, last_modified
-        ):
+        )
+        representation = None if fresh else self.cache.get(etag)
+        if not fresh and representation is None:
+            return self.flask_app(environ, start_response)  # renders it (and charges it) by the same rules
+        if target.variant.startswith("feed|"):
+            client = client_of("", "", environ.get("REMOTE_ADDR", ""))
+            if wait := self.limiter.charge("feeds", client, 1 if fresh else FULL_COST):
+                start_response("429 Too Many Requests", too_many_headers(wait))
+                return [too_many_body(wait)]
+        if fresh:
             headers = validator_headers(etag, last_modified, self.max_age, gzip_coded)
             start_response("304 Not Modified", [*headers, *extra_headers] if extra_headers else headers)
             return []
-        representation = self.cache.get(etag)
-        if representation is None:
-            return self.flask_app(environ, start_response)  # renders it, and caches it for next time
         body, headers = representation.choose(gzip_coded)
         start_response("200 OK", headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]

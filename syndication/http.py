@@ -7,12 +7,21 @@ Flask; both take validators and representations from syndication.cache.
 from collections.abc import Callable
 
 from flask import Response, current_app, request
+from werkzeug.exceptions import TooManyRequests
 
 from .cache import VALIDATORS, FeedCache, Target, accepts_gzip, is_not_modified, represent, validator_headers
+from .ratelimit import FULL_COST, client_of, reason
 
 
 def feed_cache() -> FeedCache:
     return current_app.extensions["syndication.cache"]
+
+
+def check_budget(bucket: str, cost: int = 1) -> None:
+    """Charge this request to its client's budget; 429 with Retry-After when it is spent."""
+    client = client_of(request.headers.get("Authorization", ""), request.args.get("key", ""), request.remote_addr)
+    if wait := current_app.extensions["syndication.ratelimit"].charge(bucket, client, cost):
+        raise TooManyRequests(reason(wait), retry_after=wait)
 
 
 def versioned_response(
@@ -22,6 +31,7 @@ def versioned_response(
     max_age: int | None = None,
     extra_headers: list[tuple[str, str]] = (),
     private: bool = False,
+    charge: str = "",
 ) -> Response:
     """A 304 from the target's versions alone, else its representation, rendered at most once per
     version and process. render() raises NotFound for a target that does not exist."""
@@ -36,9 +46,12 @@ def versioned_response(
     if not may_exist:
         render()  # settles whether it exists: NotFound propagates; an empty one renders once, uncached
     gzip_coded = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    if request.method in ("GET", "HEAD") and is_not_modified(
+    fresh = request.method in ("GET", "HEAD") and is_not_modified(
         request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), etag, last_modified
-    ):
+    )
+    if charge:
+        check_budget(charge, 1 if fresh else FULL_COST)
+    if fresh:
         headers = [*validator_headers(etag, last_modified, max_age, gzip_coded, private), *extra_headers]
         response = Response(status=304, headers=headers)
         del response.headers["Content-Type"]  # a 304 has no content to describe

@@ -13,6 +13,7 @@ from werkzeug.exceptions import BadRequest, Gone, HTTPException, NotFound, Unsup
 from models import IMPORTED, Article, valid_key
 
 from ..auth import require_token
+from ..http import check_budget
 from ..openapi import document
 from ..posts import PostError, draft_from
 from ..site import current_site, share_path
@@ -39,7 +40,7 @@ class Invalid(HTTPException):
 def _json_error(e: HTTPException):
     response = jsonify(error=e.description, field=getattr(e, "field", "") or None)
     response.status_code = e.code
-    for name in ("WWW-Authenticate", "Allow"):
+    for name in ("WWW-Authenticate", "Allow", "Retry-After"):
         if name in e.get_response().headers:
             response.headers[name] = e.get_response().headers[name]
     if e.code == 401:
@@ -70,6 +71,11 @@ def _as_json(article: Article) -> dict:
         "source_name": article.source_name,
         "body": article.body,
     }
+
+
+@bp.before_request
+def _budget() -> None:
+    check_budget("api")
 
 
 @bp.get("/openapi.json")

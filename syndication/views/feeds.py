@@ -121,7 +121,13 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None)
     links = websub_links(config["SYNDICATION_WEBSUB_HUB"], site.url(address))
     # Partner responses are for that partner alone: no shared cache may keep them.
     return versioned_response(
-        target, MIMETYPES[fmt], render, max_age=max_age, extra_headers=links, private=token is not None
+        target,
+        MIMETYPES[fmt],
+        render,
+        max_age=max_age,
+        extra_headers=links,
+        private=token is not None,
+        charge="feeds",
     )
 
 
