@@ -10,7 +10,7 @@ def presented_secret() -> str | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return request.args.get("key") or None
+    return request.args["key"] if "key" in request.args else None  # an empty key is a wrong key
 
 
 def require_token(*scopes: str) -> Token:
