@@ -212,7 +212,14 @@ def worker_rss_mb(master: subprocess.Popen) -> float:
 
 def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]:
     port = 8750
-    env = {"SYNDICATION_DATABASE_URL": url, "SYNDICATION_SITE_URL": "http://127.0.0.1:8750"}
+    # The rate limit stays on (memory counters) with a budget no load here reaches: its cost is measured
+    # against the same server with limits off, below.
+    env = {
+        "SYNDICATION_DATABASE_URL": url,
+        "SYNDICATION_SITE_URL": "http://127.0.0.1:8750",
+        "SYNDICATION_RATELIMIT_FEEDS": "1000000000/minute",
+    }
+    unlimited_env = {**env, "SYNDICATION_RATELIMIT_FEEDS": "", "SYNDICATION_SITE_URL": "http://127.0.0.1:8753"}
     server = gunicorn(port, "wsgi:app", env)
     results: dict[str, float] = {}
     try:
@@ -232,15 +239,19 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
             cases = [(name, ())] + ([("304", (f"If-None-Match: {etag}",))] if name == "feed" else [])
             for case, headers in cases:
                 best: dict[str, tuple[float, float]] = {}
-                contenders = (
-                    ("raw WSGI", "bench.baselines:raw", 8751),
-                    ("bare Flask", "bench.baselines:flask", 8752),
-                    ("server", None, port),
-                )
+                contenders = [
+                    ("raw WSGI", "bench.baselines:raw", 8751, {"BENCH_CAPTURE": str(capture)}),
+                    ("bare Flask", "bench.baselines:flask", 8752, {"BENCH_CAPTURE": str(capture)}),
+                    ("server", None, port, {}),
+                ]
+                if case in ("feed", "304"):
+                    contenders.append(("server without rate limit", "wsgi:app", 8753, unlimited_env))
                 for _ in range(3):  # interleaved, best of three: the machine is shared
-                    for kind, app_name, base_port in contenders:
+                    for kind, app_name, base_port, app_env in contenders:
                         if app_name:
-                            baseline = gunicorn(base_port, app_name, {"BENCH_CAPTURE": str(capture)})
+                            baseline = gunicorn(base_port, app_name, app_env)
+                            if app_name == "wsgi:app":
+                                fetch(base_port, path)  # warm its cache, as the server's is
                         try:
                             rate, p99 = wrk(base_port, path, seconds, headers)
                         finally:
@@ -258,6 +269,9 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
                 target = "target ≥ 0.9" if case in ("feed", "304") else ""
                 report(f"{what}: server ÷ raw WSGI", f"{ratio:.2f}×", target)
                 report(f"{what}: server ÷ bare Flask", f"{server_rate / flask_rate:.2f}×")
+                if "server without rate limit" in best:
+                    cost = 1 - server_rate / best["server without rate limit"][0]
+                    report(f"{what}: throughput the rate limit costs (memory counters)", f"{cost:.0%}", "target ≤ 10%")
         # Memory after serving a spread of feeds, as aggregators would ask for them.
         for slug in CATEGORIES[:100]:
             fetch(port, f"/category/{slug}.rss")
