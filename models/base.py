@@ -9,13 +9,14 @@ from peewee import DatabaseProxy, DateTimeField, Model
 db = DatabaseProxy()
 
 
-# Article ids, category slugs and tag names: letters and digits of any script, '.', '_' and '-'.
-# They appear in addresses, so anything else cannot name a row (and is never sent to the database).
-_KEY = re.compile(r"^[\w.-]{1,190}$")
+# Article ids, category slugs and tag names: letters and digits of any script, '.', '_' and '-' (not
+# dots alone: '.' and '..' are path steps). They appear in addresses, so anything else cannot name a row
+# (and is never sent to the database).
+_KEY = re.compile(r"[\w.-]{1,190}")
 
 
 def valid_key(text: str) -> bool:
-    return bool(_KEY.match(text))
+    return bool(_KEY.fullmatch(text)) and bool(text.strip("."))
 
 
 def utc_now() -> datetime:

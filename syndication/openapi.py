@@ -2,6 +2,11 @@
 against it with schemathesis)."""
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_TOO_MANY = {
+    "description": "Over this client's budget (SYNDICATION_RATELIMIT_API); Retry-After says when to try again",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": _ERROR}},
+}
 
 
 def _error(description: str) -> dict:
@@ -41,6 +46,7 @@ def document() -> dict:
                         "413": _error("Body larger than SYNDICATION_API_MAX_BYTES"),
                         "415": _error("Not application/json"),
                         "422": _error("Not a valid article; field names the problem"),
+                        "429": _TOO_MANY,
                     },
                 },
                 "get": {
@@ -51,6 +57,7 @@ def document() -> dict:
                         "403": _error("Token unknown or revoked"),
                         "404": _error("No such article"),
                         "410": _error("Withdrawn"),
+                        "429": _TOO_MANY,
                     },
                 },
                 "delete": {
@@ -60,6 +67,7 @@ def document() -> dict:
                         "401": _error("No token"),
                         "403": _error("Token unknown, revoked or without the write scope"),
                         "404": _error("No such article"),
+                        "429": _TOO_MANY,
                     },
                 },
             }

@@ -18,6 +18,8 @@ def _wants_html() -> bool:
 
 
 def _error(e: HTTPException):
+    if request.path.startswith("/api/"):
+        return api.json_error(e)  # API clients get JSON, even for addresses no route matches
     if _wants_html():
         body = render_template("error.html", error=e)
         response = e.get_response()

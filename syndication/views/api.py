@@ -37,7 +37,7 @@ class Invalid(HTTPException):
 
 
 @bp.errorhandler(HTTPException)
-def _json_error(e: HTTPException):
+def json_error(e: HTTPException):
     response = jsonify(error=e.description, field=getattr(e, "field", "") or None)
     response.status_code = e.code
     for name in ("WWW-Authenticate", "Allow", "Retry-After"):
