@@ -68,11 +68,15 @@ def import_rate(count: int) -> None:
 def database(size: int) -> str:
     path = DATA / f"db-{size}.sqlite"
     url = f"sqlite:///{path}"
-    if path.exists() and Path(f"{path}.complete").exists():
-        return url
     from app import create_app
     from models import Article, db
     from models.schema import migrate
+
+    if path.exists() and Path(f"{path}.complete").exists():
+        with create_app({"SYNDICATION_DATABASE_URL": url}).app_context():
+            migrate(db)  # a database built by an older release
+            db.close()
+        return url
 
     print(f"building a database of {size:,} articles in {path} (once) …", flush=True)
     path.unlink(missing_ok=True)
