@@ -108,7 +108,7 @@ class Article(BaseModel):
     image = TextField(default="")
     content_hash = CharField(max_length=64)
     path = TextField(default="")
-    withdrawn = UTCDateTimeField(null=True, index=True)  # when it left every feed (it answers 410 since)
+    withdrawn = UTCDateTimeField(null=True)  # when it left every feed (410 since); partial index, 0006
 
     class Meta:
         indexes = ((("published", "id"), False), (("updated",), False))
@@ -145,20 +145,22 @@ class Article(BaseModel):
 
     @classmethod
     def withdrawn_since(cls, selection: "Selection", since: datetime, limit: int = 100) -> list["Article"]:
-        """Articles of the selection withdrawn at or after `since`, latest first: tombstones."""
-        query, _, _ = cls._selected(selection)
-        query = query.where(cls.withdrawn >= cls.withdrawn.to_value(since))
+        """Articles of the selection withdrawn at or after `since`, latest first: tombstones. Driven by
+        the partial index of withdrawn articles (few), not by the selection's listing (many)."""
+        query, _, _ = cls._selected(selection, drive=False)
+        query = query.where(cls.withdrawn.is_null(False) & (cls.withdrawn >= cls.withdrawn.to_value(since)))
         return list(query.order_by(cls.withdrawn.desc(), cls.id).limit(limit))
 
     @classmethod
-    def _selected(cls, selection: "Selection"):
+    def _selected(cls, selection: "Selection", drive: bool = True):
         """(query, published column, article id column) for a selection. Category and tag listings are
         driven by the link tables, which carry a copy of `published`: one range scan of their
-        (key, published, article) index, however large the archive."""
+        (key, published, article) index, however large the archive. With drive=False every condition
+        is a membership test instead, for queries driven by another index."""
         link, condition, required = None, None, selection.all_tags
-        if selection.category:
+        if selection.category and drive:
             link, condition = ArticleCategory, ArticleCategory.category == selection.category
-        elif selection.all_tags:
+        elif selection.all_tags and drive:
             link, condition, required = ArticleTag, ArticleTag.tag == selection.all_tags[0], selection.all_tags[1:]
         if link is None:
             query, published, article_id = cls.select(), cls.published, cls.id
@@ -170,6 +172,11 @@ class Article(BaseModel):
         def having(*tags: str):
             return fn.EXISTS(tagged.select(SQL("1")).where((tagged.article == cls.id) & tagged.tag.in_(tags)))
 
+        if selection.category and not drive:
+            filed = ArticleCategory.select(SQL("1")).where(
+                (ArticleCategory.article == cls.id) & (ArticleCategory.category == selection.category)
+            )
+            query = query.where(fn.EXISTS(filed))
         for tag in required:
             query = query.where(having(tag))
         if selection.any_tags:
