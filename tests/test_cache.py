@@ -22,10 +22,12 @@ class QueryLog(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.statements: list[str] = []
+        self.params: list[tuple] = []  # (sql, parameters)
 
     def emit(self, record):
         if isinstance(record.msg, tuple):  # (sql, params); the pool logs other things too
             self.statements.append(record.msg[0])
+            self.params.append(record.msg)
 
     def __enter__(self):
         logger = logging.getLogger("peewee")
@@ -194,3 +196,19 @@ def test_settings_are_part_of_the_etag(database_url):
     import_paths(one, FIXTURES / "good")
     two = make_app(database_url, SYNDICATION_SITE_TITLE="Two")
     assert one.test_client().get("/feed.rss").headers["ETag"] != two.test_client().get("/feed.rss").headers["ETag"]
+
+
+@pytest.mark.parametrize("path", ["/feed.rss", "/category/harbour.atom", "/tag/ferries.json", "/feed.atom"])
+def test_listing_queries_walk_an_index_instead_of_sorting(app, client, good_posts, path):
+    """A cold feed reads its items in index order: a sort of the whole selection ("TEMP B-TREE FOR ORDER
+    BY") would grow with the archive. SQLite tells with EXPLAIN QUERY PLAN."""
+    if "sqlite" not in app.config["SYNDICATION_DATABASE_URL"]:
+        pytest.skip("the query plan check reads SQLite's EXPLAIN QUERY PLAN")
+    with QueryLog() as log:
+        assert client.get(path).status_code == 200
+    with app.app_context():
+        for sql in log.params:
+            if sql[0].startswith("SELECT") and "ORDER BY" in sql[0] and '"article"' in sql[0]:
+                plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql[0], sql[1]))
+                assert "TEMP B-TREE FOR ORDER BY" not in plan, (sql[0], plan)
+        db.close()
