@@ -53,7 +53,8 @@ def serve() -> None:
     run(*flask, "init-db")
     run(*flask, "import-posts", "--quiet", "demo/posts")
     bind = os.environ.get("SYNDICATION_BIND", "127.0.0.1:8000")
-    print(f"Serving the demo site at http://{bind}/ (feeds: /feed.rss /feed.atom /feed.json, index: /feeds.opml). Ctrl-C stops.")
+    print(f"Serving the demo site at http://{bind}/ (feeds: /feed.rss /feed.atom /feed.json; every feed:")
+    print(f"http://{bind}/feeds.opml). Ctrl-C stops.")
     os.chdir(ROOT)
     os.execv(BIN / "gunicorn", ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"])
 

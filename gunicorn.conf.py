@@ -1,8 +1,10 @@
 """gunicorn settings for `gunicorn --config gunicorn.conf.py wsgi:app`. Each can be overridden from the
 environment (GUNICORN_CMD_ARGS, or the SYNDICATION_BIND / SYNDICATION_WORKERS variables below)."""
 
+import glob
 import multiprocessing
 import os
+import tempfile
 
 bind = os.environ.get("SYNDICATION_BIND", "127.0.0.1:8000")
 # Chosen by measurement (BENCHMARKS.md, "gunicorn settings"): threaded workers keep connections alive
@@ -19,3 +21,31 @@ max_requests_jitter = 1000
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+if os.environ.get("SYNDICATION_ACCESS_LOG") == "json":
+    logger_class = "syndication.accesslog.JsonAccessLogger"  # one JSON object per request
+
+# Prometheus multi-process mode: the workers keep their metrics in files in one folder, which /metrics
+# adds up. Set here, in the master, so every worker inherits it; its files are cleared at start and exit.
+metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"syndication-metrics-{os.getpid()}")
+)
+
+
+def _clear_metrics() -> None:
+    for name in glob.glob(os.path.join(metrics_dir, "*.db")):  # only prometheus_client's own files
+        os.remove(name)
+
+
+def on_starting(server):
+    os.makedirs(metrics_dir, exist_ok=True)
+    _clear_metrics()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    _clear_metrics()

@@ -25,6 +25,7 @@ from models.version import CATEGORY_NAMES, INDEX, SITE, FeedVersion, article_key
 
 from .dates import http_date
 from .feeds import EPOCH
+from .metrics import CACHE
 
 VALIDATORS = "syndication.validators"  # WSGI environ key: validators the hot path already read
 GZIP_SUFFIX = "-gz"  # the gzip-coded representation is a different one, so its strong ETag differs
@@ -259,15 +260,20 @@ class FeedCache:
             memo[target] = found
         return found
 
-    def get(self, etag: str) -> Representation | None:
+    def get(self, etag: str, count_miss: bool = True) -> Representation | None:
+        """The cached representation, or None. The hot path looks without counting a miss: Flask,
+        which it hands the request to, looks again and counts it."""
         with self._lock:
             found = self._entries.get(etag)
             if found is None:
-                self.misses += 1
+                if count_miss:
+                    self.misses += 1
+                    CACHE.labels("miss").inc()
                 return None
             self._entries.move_to_end(etag)
             self.hits += 1
-            return found
+        CACHE.labels("hit").inc()
+        return found
 
     def put(self, etag: str, representation: Representation) -> Representation:
         if representation.size > self.max_bytes:

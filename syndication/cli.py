@@ -14,6 +14,7 @@ from models.token import SCOPES
 
 from .export import export_static
 from .importer import ImportReport, count_posts, import_posts, withdrawn_missing
+from .metrics import IMPORTED
 
 
 @click.command("init-db")
@@ -62,6 +63,8 @@ def import_posts_command(paths: tuple[Path, ...], quiet: bool, sync: bool) -> No
         import_posts(paths, zone, report)
     for path, reason in report.failures:
         click.echo(f"{path}: {reason}", err=True)
+    for outcome, count in report.counts.items():
+        IMPORTED.labels(outcome).inc(count)
     summary = report.summary()
     if sync:
         # Only when every file could be read: a file that failed is not a file that is gone.

@@ -30,6 +30,7 @@ from .cache import (
 )
 from .database import release
 from .feeds import base_path
+from .metrics import REQUESTS
 from .ratelimit import FULL_COST, client_of, too_many_body, too_many_headers
 
 _FEED = re.compile(r"^/(?:feed|(category|tag)/([^/+]+))\.(rss|atom|json)$")
@@ -100,6 +101,7 @@ class HotPath:
         if found is None:
             return self.flask_app(environ, start_response)
         target, extra_headers = found
+        route = "hot:" + target.variant.split("|", 1)[0]  # hot:feed, hot:page, hot:share, hot:opml
         try:
             db.connect(reuse_if_open=True)
             etag, last_modified, may_exist = self.cache.validators(target)
@@ -115,14 +117,16 @@ class HotPath:
         fresh = is_not_modified(
             environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE"), etag, last_modified
         )
-        representation = None if fresh else self.cache.get(etag)
+        representation = None if fresh else self.cache.get(etag, count_miss=False)
         if not fresh and representation is None:
             return self.flask_app(environ, start_response)  # renders it (and charges it) by the same rules
         if target.variant.startswith("feed|"):
             client = client_of("", "", environ.get("REMOTE_ADDR", ""))
             if wait := self.limiter.charge("feeds", client, 1 if fresh else FULL_COST):
+                REQUESTS.labels(route, "429").inc()
                 start_response("429 Too Many Requests", too_many_headers(wait))
                 return [too_many_body(wait)]
+        REQUESTS.labels(route, "304" if fresh else "200").inc()
         if fresh:
             headers = validator_headers(etag, last_modified, self.max_age, gzip_coded)
             start_response("304 Not Modified", [*headers, *extra_headers] if extra_headers else headers)

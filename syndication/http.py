@@ -10,6 +10,7 @@ from flask import Response, current_app, request
 from werkzeug.exceptions import TooManyRequests
 
 from .cache import VALIDATORS, FeedCache, Target, accepts_gzip, is_not_modified, represent, validator_headers
+from .metrics import RENDER
 from .ratelimit import FULL_COST, client_of, reason
 
 
@@ -56,9 +57,13 @@ def versioned_response(
         response = Response(status=304, headers=headers)
         del response.headers["Content-Type"]  # a 304 has no content to describe
         return response
-    representation = cache.get(etag) or cache.put(
-        etag,
-        represent(render(), f"{content_type}; charset=utf-8", etag, last_modified, max_age, extra_headers, private),
-    )
+    representation = cache.get(etag)
+    if representation is None:
+        with RENDER.labels(target.variant.split("|", 1)[0]).time():
+            body = render()
+        representation = cache.put(
+            etag,
+            represent(body, f"{content_type}; charset=utf-8", etag, last_modified, max_age, extra_headers, private),
+        )
     body, headers = representation.choose(gzip_coded)
     return Response(body, headers=headers)

@@ -1,9 +1,10 @@
 """The HTTP layer: blueprints, and errors answered with a reason instead of a stack trace."""
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import site
+from ..metrics import REQUESTS, exposition
 from . import api, feeds, pages
 
 # Link words of the page chrome, as the old site wrote them.
@@ -55,4 +56,11 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        route = request.url_rule.endpoint if request.url_rule else "unmatched"
+        REQUESTS.labels(route, str(response.status_code)).inc()
         return response
+
+    @app.get("/metrics")
+    def metrics():
+        body, content_type = exposition()
+        return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
