@@ -40,9 +40,10 @@ class Invalid(HTTPException):
 def json_error(e: HTTPException):
     response = jsonify(error=e.description, field=getattr(e, "field", "") or None)
     response.status_code = e.code
+    original = e.get_response()
     for name in ("WWW-Authenticate", "Allow", "Retry-After"):
-        if name in e.get_response().headers:
-            response.headers[name] = e.get_response().headers[name]
+        if name in original.headers:
+            response.headers[name] = original.headers[name]
     if e.code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="syndication"'
     return response
