@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import NotFound
 
@@ -87,15 +87,6 @@ class Month:
         return cls(local.year, local.month)
 
 
-def base_path(kind: str, names: tuple[str, ...]) -> str:
-    """A feed's address without extension or parameters: '/feed', '/category/x', '/tag/a+b'."""
-    if kind == "site":
-        return "/feed"
-    if kind == "category":
-        return "/category/" + quote(names[0], safe="")
-    return "/tag/" + "+".join(quote(n, safe="") for n in names)
-
-
 def canonical_query(kind: str, selection: Selection, content: str = "", **extra: str) -> str:
     """The canonical query string: names in alphabetical order, lists sorted, defaults left out
     (`content` is given only when it is not the feed's default)."""
@@ -139,7 +130,7 @@ class Feed:
         raise NotImplementedError(f"{type(self).__name__} must define description()")
 
     def page_path(self) -> str:
-        return base_path(self.kind, self.names) + ".html"
+        return urls.page_path(self.kind, self.names)
 
     def key(self) -> str:
         """What distinguishes this feed from the others of its kind ('' for the site feed)."""
@@ -150,10 +141,10 @@ class Feed:
         return canonical_query(self.kind, self.selection, shown, **extra)
 
     def feed_path(self, fmt: str, **extra: str) -> str:
-        return f"{base_path(self.kind, self.names)}.{fmt}{self.query(**extra)}"
+        return urls.feed_path(self.kind, self.names, fmt, self.query(**extra))
 
     def archive_path(self, month: "Month", fmt: str) -> str:
-        return f"{base_path(self.kind, self.names)}/{month}.{fmt}{self.query()}"
+        return urls.archive_path(self.kind, self.names, month, fmt, self.query())
 
     def feed_id(self) -> str:
         # RFC 4287 §4.2.6: permanent and universally unique; like item ids, free of the host name.
@@ -233,9 +224,6 @@ class SiteFeed(Feed):
 
     def description(self) -> str:
         return self.site.description
-
-    def page_path(self) -> str:
-        return urls.home_path()
 
 
 class CategoryFeed(Feed):

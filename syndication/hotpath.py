@@ -29,9 +29,9 @@ from .cache import (
     websub_links,
 )
 from .database import release
-from .feeds import base_path
 from .metrics import REQUESTS
 from .ratelimit import FULL_COST, client_of, too_many_body, too_many_headers
+from .site import feed_path, page_path
 
 _FEED = re.compile(r"^/(?:feed|(category|tag)/([^/+]+))\.(rss|atom|json)$")
 _PAGE = re.compile(r"^/(?:(category|tag)/([^/+]+)\.html)?$")
@@ -78,7 +78,7 @@ class HotPath:
                 return None  # not the canonical address: Flask redirects
             selection = _SELECTIONS[kind](name)
             names = (name,) if name else ()
-            address = f"{base_path(kind, names)}.{fmt}" + (f"?limit={limit}" if limit else "")
+            address = feed_path(kind, names, fmt, f"?limit={limit}" if limit else "")
             day = datetime.now(UTC).date().isoformat() if fmt == "atom" else ""
             return feed_target(selection, address, base_url, day), websub_links(self.hub, base_url + address)
         if query and limit == self.page_limit:
@@ -87,7 +87,7 @@ class HotPath:
             return None if query else (share_target(m.group(1), base_url), [])
         if m := _PAGE.match(path):
             kind, name = m.group(1) or "site", m.group(2)
-            address = (f"{base_path(kind, (name,))}.html" if name else "/") + (f"?limit={limit}" if limit else "")
+            address = page_path(kind, (name,) if name else (), f"?limit={limit}" if limit else "")
             return listing_target(_SELECTIONS[kind](name), address, base_url, home=kind == "site"), []
         if path == "/feeds.opml" and not query:
             return opml_target("rss", base_url), []

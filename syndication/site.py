@@ -70,13 +70,35 @@ def share_path(article_id: str) -> str:
     return f"/share/{_segment(article_id)}.html"
 
 
+def base_path(kind: str, names: tuple[str, ...]) -> str:
+    """A feed's address without extension or parameters: '/feed', '/category/x', '/tag/a+b'."""
+    if kind == "site":
+        return "/feed"
+    if kind == "category":
+        return "/category/" + _segment(names[0])
+    return "/tag/" + "+".join(_segment(n) for n in names)
+
+
+def feed_path(kind: str, names: tuple[str, ...], fmt: str, query: str = "") -> str:
+    return f"{base_path(kind, names)}.{fmt}{query}"
+
+
+def archive_path(kind: str, names: tuple[str, ...], month: object, fmt: str, query: str = "") -> str:
+    return f"{base_path(kind, names)}/{month}.{fmt}{query}"
+
+
+def page_path(kind: str, names: tuple[str, ...], query: str = "") -> str:
+    """The HTML page of a feed: the home page for the site's."""
+    return (home_path() if kind == "site" else f"{base_path(kind, names)}.html") + query
+
+
 def site_feed_path(fmt: str) -> str:
-    return f"/feed.{fmt}"
+    return feed_path("site", (), fmt)
 
 
 def category_path(slug: str, fmt: str = "html") -> str:
-    return f"/category/{_segment(slug)}.{fmt}"
+    return feed_path("category", (slug,), fmt)
 
 
 def tag_path(name: str, fmt: str = "html") -> str:
-    return f"/tag/{_segment(name)}.{fmt}"
+    return feed_path("tag", (name,), fmt)

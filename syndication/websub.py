@@ -22,7 +22,8 @@ from models import db
 from models.version import SITE
 from models.websub import KnownFeed, PendingPing
 
-from .feeds import FORMATS, base_path
+from .feeds import FORMATS
+from .site import feed_path
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = 12  # attempts: with backoff doubling from 5 s, about 3 hours of trying
@@ -30,15 +31,14 @@ GIVE_UP_AFTER = 12  # attempts: with backoff doubling from 5 s, about 3 hours of
 
 def addresses(key: str) -> list[str]:
     """Site-relative addresses of the feeds a version key stands for."""
+    kind, _, name = key.partition(":")
     if key == SITE:
-        base = base_path("site", ())
-    elif key.startswith("category:"):
-        base = base_path("category", (key.split(":", 1)[1],))
-    elif key.startswith("tag:"):
-        base = base_path("tag", (key.split(":", 1)[1],))
+        kind, names = "site", ()
+    elif kind in ("category", "tag"):
+        names = (name,)
     else:
         return []
-    return [f"{base}.{fmt}" for fmt in FORMATS] + KnownFeed.depending_on(key)
+    return [feed_path(kind, names, fmt) for fmt in FORMATS] + KnownFeed.depending_on(key)
 
 
 class Publisher:

@@ -19,7 +19,7 @@ from ..http import versioned_response
 from ..opml import render_opml
 from ..params import FeedParams, feed_params
 from ..render import MIMETYPES, render_feed
-from ..site import current_site, opml_path
+from ..site import archive_path, current_site, feed_path, opml_path
 
 bp = Blueprint("feeds", __name__)
 
@@ -77,14 +77,13 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None)
     content = params.content or default_content
     shown = content if content != default_content else ""
     # The canonical address: tags in one order, parameters in one order, defaults left out.
-    base = feeds.base_path(kind, names)
     if archive:
-        address = f"{base}/{archive}.{fmt}{feeds.canonical_query(kind, selection, shown)}"
+        address = archive_path(kind, names, archive, fmt, feeds.canonical_query(kind, selection, shown))
     else:
         paging = {"limit": str(params.limit)} if params.limit != config["SYNDICATION_FEED_LIMIT"] else {}
         cursor = {"before": params.before.encode()} if params.before else {}
         cursor |= {"after": params.after.encode()} if params.after else {}
-        address = f"{base}.{fmt}{feeds.canonical_query(kind, selection, shown, **paging, **cursor)}"
+        address = feed_path(kind, names, fmt, feeds.canonical_query(kind, selection, shown, **paging, **cursor))
     asked = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "key"], safe=",~")
     if unquote(request.path + (f"?{asked}" if asked else "")) != unquote(address):
         keep_key = ("&" if "?" in address else "?") + urlencode({"key": params.key}) if params.key else ""

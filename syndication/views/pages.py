@@ -11,10 +11,9 @@ from .. import feeds
 from ..cache import listing_target, share_target
 from ..content import absolute_url, absolutize
 from ..database import reachable
-from ..feeds import base_path
 from ..http import versioned_response
 from ..params import before_param, limit_param
-from ..site import current_site, share_path
+from ..site import current_site, page_path, share_path
 
 bp = Blueprint("pages", __name__)
 
@@ -30,7 +29,7 @@ def _listing(kind: str, names: tuple[str, ...], lookup, template: str = "listing
     def address(before_text: str = "") -> str:
         params = {"before": before_text, "limit": str(limit) if limit != default else ""}
         query = urlencode([(k, v) for k, v in params.items() if v], safe="~")
-        return (f"{base_path(kind, names)}.html" if kind != "site" else "/") + (f"?{query}" if query else "")
+        return page_path(kind, names, f"?{query}" if query else "")
 
     def render() -> bytes:
         feed = lookup(site)
