@@ -75,19 +75,23 @@ def selection_keys(selection: Selection) -> tuple[str, ...]:
     return (*own, CATEGORY_NAMES)
 
 
+def _named(selection: Selection) -> bool:
+    """A selection named by a category or tags does not exist until that category or tag does."""
+    return bool(selection.category or selection.all_tags)
+
+
 def feed_target(selection: Selection, address: str, base_url: str, day: str = "", partner: str = "") -> Target:
     """A feed document at its canonical address. `day` is set where the document also depends on the
     date (Atom tombstones expire), so it is rendered again at most once a day for that; `partner` names
     the token a partner's copy was made for (it is never served to anyone else)."""
-    must_exist = bool(selection.category or selection.all_tags)
-    return Target(selection_keys(selection), f"feed|{address}|{base_url}|{day}|{partner}", must_exist)
+    return Target(selection_keys(selection), f"feed|{address}|{base_url}|{day}|{partner}", _named(selection))
 
 
 def listing_target(selection: Selection, address: str, base_url: str, home: bool = False) -> Target:
     keys = selection_keys(selection)
     if home:
         keys = (*keys, INDEX)  # the home page lists the categories too
-    return Target(keys, f"page|{address}|{base_url}", must_exist=bool(selection.category or selection.all_tags))
+    return Target(keys, f"page|{address}|{base_url}", must_exist=_named(selection))
 
 
 def share_target(article_id: str, base_url: str) -> Target:
