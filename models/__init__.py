@@ -2,6 +2,7 @@
 
 from .article import IMPORTED, UNCHANGED, UPDATED, Article, ArticleCategory, ArticleTag, Cursor, Draft, Selection
 from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
+from .source import Source
 from .taxonomy import Category, Tag
 from .token import Token
 
@@ -17,6 +18,7 @@ __all__ = [
     "Cursor",
     "Draft",
     "Selection",
+    "Source",
     "Tag",
     "Token",
     "UTCDateTimeField",

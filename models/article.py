@@ -258,6 +258,12 @@ class Article(BaseModel):
         return [a for (a,) in query.tuples()]
 
     @classmethod
+    def ids_from_source(cls, name: str) -> list[str]:
+        """Ids of live articles a partner's feed brought (syndication/sources.py marks their path)."""
+        query = cls.select(cls.id).where(cls.withdrawn.is_null() & (cls.path == f"source:{name}"))
+        return [a for (a,) in query.tuples()]
+
+    @classmethod
     def store(cls, draft: Draft) -> str:
         """Create or update one article in one transaction; say which of the three it was."""
         return cls.store_many([draft])[0]

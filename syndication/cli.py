@@ -2,19 +2,22 @@
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from models import Article, Category, Token, db
+from models import Article, Category, Source, Token, db, utc_now, valid_key
 from models.schema import Runner, migrate, pending
 from models.token import SCOPES
 
 from .export import export_static
 from .importer import ImportReport, count_posts, import_posts, withdrawn_missing
 from .metrics import IMPORTED
+from .sources import Settings as SourceSettings
+from .sources import poll_due
 
 
 @click.command("init-db")
@@ -163,6 +166,88 @@ def tokens_revoke(name: str) -> None:
     click.echo(f"Token {name!r} revoked.")
 
 
+@click.group("sources")
+def sources_group() -> None:
+    """Partners' feeds (RSS, Atom, JSON Feed) whose entries this site republishes, attributed to them."""
+
+
+@sources_group.command("add")
+@click.argument("url")
+@click.option("--category", required=True, help="Category slug its articles go in (made if new).")
+@click.option("--tags", default="", help="Comma-separated tag names its articles get.")
+@click.option("--name", default="", help="Short name (letters, digits, '.', '_', '-'; default: the host name).")
+@click.option("--title", default="", help="Attribution shown with its articles (default: the feed's own title).")
+@with_appcontext
+def sources_add(url: str, category: str, tags: str, name: str, title: str) -> None:
+    """Poll the feed at URL from now on (`flask sources fetch` polls it)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.ClickException(f"{url!r} is not an http(s) address.")
+    name = name or parts.hostname
+    tag_names = [t.strip() for t in tags.split(",") if t.strip()]
+    for what, key in [("name", name), ("category", category), *(("tag", t) for t in tag_names)]:
+        if not valid_key(key) or (what == "name" and len(key) > 60):
+            raise click.ClickException(f"Unusable {what} {key!r} (letters, digits, '.', '_', '-').")
+    if clash := Source.get_or_none((Source.name == name) | (Source.url == url)):
+        raise click.ClickException(f"Source {clash.name!r} already polls {clash.url}.")
+    Source.create(name=name, url=url, category=category, tags=",".join(tag_names), title=title.strip())
+    click.echo(
+        f"Source {name!r} added: {url} -> category {category}" + (f", tags {', '.join(tag_names)}" if tag_names else "")
+    )
+
+
+@sources_group.command("list")
+@with_appcontext
+def sources_list() -> None:
+    """Every source: name, address, category and tags, and what its last poll did."""
+    for s in Source.select().order_by(Source.name):
+        when = f"{s.last_fetched:%Y-%m-%d %H:%M}Z" if s.last_fetched else "never polled"
+        wait = f", next not before {s.next_fetch:%Y-%m-%d %H:%M}Z" if s.next_fetch else ""
+        click.echo(f"{s.name}\t{s.url}\t{s.category}\t{s.tags or '-'}\t{when}: {s.last_status or '-'}{wait}")
+
+
+@sources_group.command("remove")
+@click.argument("name")
+@click.option("--withdraw", is_flag=True, help="Also withdraw every article it brought (410 Gone, tombstones).")
+@with_appcontext
+def sources_remove(name: str, withdraw: bool) -> None:
+    """Stop polling source NAME. Its articles stay published unless --withdraw."""
+    source = Source.get_or_none(Source.name == name)
+    if source is None:
+        raise click.ClickException(f"No source named {name!r}.")
+    withdrawn = Article.withdraw(Article.ids_from_source(name)) if withdraw else []
+    source.delete_instance()
+    click.echo(f"Source {name!r} removed" + (f"; {len(withdrawn)} article(s) withdrawn" if withdraw else "") + ".")
+    if withdrawn and (note := _deliver_pings()):
+        click.echo(note.lstrip("; "))
+
+
+@sources_group.command("fetch")
+@click.argument("names", nargs=-1)
+@click.option("--force", is_flag=True, help="Poll even sources that are backing off or asked us to wait.")
+@click.option("--quiet", is_flag=True, help="Print only failures and the summary line.")
+@with_appcontext
+def sources_fetch(names: tuple[str, ...], force: bool, quiet: bool) -> None:
+    """Poll the sources that are due (or NAMES): new and edited entries become articles. Run it from
+    cron or a systemd timer. Exit status 1 if a source failed; it is retried later, backing off."""
+    if waiting := pending(db):
+        raise click.ClickException(f"{len(waiting)} schema migration(s) pending: run `flask init-db` first.")
+    unknown = [n for n in names if Source.get_or_none(Source.name == n) is None]
+    if unknown:
+        raise click.ClickException(f"No source named {', '.join(map(repr, unknown))}.")
+    zone = ZoneInfo(current_app.config["SYNDICATION_TIMEZONE"])
+    polls = poll_due(SourceSettings.from_config(current_app.config, zone), utc_now(), names, force)
+    for poll in polls:
+        if poll.outcome == "failed" or not quiet:
+            click.echo(f"{poll.source.name}: {poll.message}", err=poll.outcome == "failed")
+        for where, reason in poll.failures:
+            click.echo(f"  {where}: {reason}", err=True)
+    failed = sum(p.outcome == "failed" for p in polls)
+    click.echo(f"{len(polls)} source(s) polled, {failed} failed" + _deliver_pings())
+    if failed:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     for command in (
         init_db_command,
@@ -171,5 +256,6 @@ def init_app(app: Flask) -> None:
         delete_post_command,
         export_static_command,
         tokens_group,
+        sources_group,
     ):
         app.cli.add_command(command)

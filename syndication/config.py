@@ -30,6 +30,9 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_RATELIMIT_STORAGE": "memory://",  # or redis://host:6379/0 to share counters
     "SYNDICATION_RATELIMIT_FEEDS": "1200/minute",  # units per client: a 304 costs 1, a 200 costs 4; "" off
     "SYNDICATION_RATELIMIT_API": "120/minute",  # write API requests per client; "" off
+    "SYNDICATION_SOURCE_TIMEOUT": 20,  # seconds for a whole poll of a partner's feed (flask sources fetch)
+    "SYNDICATION_SOURCE_MAX_BYTES": 5 * 1024 * 1024,  # a larger feed (after decompression) is refused
+    "SYNDICATION_SOURCE_BACKOFF": 900,  # seconds after a first failure; doubles with each, up to a day
 }
 
 
@@ -52,10 +55,19 @@ def from_environment(environ=os.environ) -> dict[str, object]:
     return found
 
 
+# Settings that never change a representation (where the data is, how partners' feeds are polled).
+_NOT_SHOWN = {
+    "SYNDICATION_DATABASE_URL",
+    "SYNDICATION_SOURCE_TIMEOUT",
+    "SYNDICATION_SOURCE_MAX_BYTES",
+    "SYNDICATION_SOURCE_BACKOFF",
+}
+
+
 def settings_fingerprint(config) -> str:
     """A digest of the settings that shape output: part of every ETag, so a changed setting is a new
     representation."""
-    shown = sorted((key, str(config[key])) for key in DEFAULTS if key != "SYNDICATION_DATABASE_URL")
+    shown = sorted((key, str(config[key])) for key in DEFAULTS if key not in _NOT_SHOWN)
     return hashlib.sha256(repr(shown).encode()).hexdigest()
 
 
@@ -91,6 +103,9 @@ def validate(config) -> None:
         "SYNDICATION_FEED_LIMIT",
         "SYNDICATION_FEED_MAX_LIMIT",
         "SYNDICATION_PAGE_LIMIT",
+        "SYNDICATION_SOURCE_TIMEOUT",
+        "SYNDICATION_SOURCE_MAX_BYTES",
+        "SYNDICATION_SOURCE_BACKOFF",
     ):
         lowest = 0 if key == "SYNDICATION_TOMBSTONE_DAYS" else 1  # 0 days: no tombstones kept
         if not isinstance(config[key], int) or config[key] < lowest:

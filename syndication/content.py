@@ -57,12 +57,15 @@ class EmptyBody(ValueError):
     pass
 
 
-def render_body(source: str) -> Body:
-    """Render and sanitize once, at import; the stored HTML is what every output starts from."""
+def render_body(source: str, markdown: bool = True) -> Body:
+    """Render and sanitize once, at import; the stored HTML is what every output starts from.
+
+    `markdown=False` takes the source as HTML (a partner feed's content): indentation in it is layout,
+    not a Markdown code block."""
     # No scripts, no event handlers, no styles (which could hide text), only http(s)/mailto URLs
     # (relative ones stay relative until output, see absolutize).
     clean = nh3.clean(
-        source if _only_html_blocks(source) else _markdown.render(source),
+        source if not markdown or _only_html_blocks(source) else _markdown.render(source),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         allowed_classes={"p": {"em_media"}},

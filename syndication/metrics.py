@@ -22,6 +22,10 @@ RENDER = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 IMPORTED = Counter("syndication_import_posts", "Posts through flask import-posts, by outcome", ["outcome"])
+SOURCE_POLLS = Counter(
+    "syndication_source_polls", "Polls of partners' feeds (flask sources fetch), by outcome", ["outcome"]
+)
+SOURCE_ENTRIES = Counter("syndication_source_entries", "Entries of partners' feeds, by outcome", ["outcome"])
 
 
 def exposition() -> tuple[bytes, str]:

@@ -54,10 +54,13 @@ def parse_post(text: str, filename: str, site_zone: tzinfo, path: str = "") -> D
     return draft_from(meta, body, filename, site_zone, path)
 
 
-def draft_from(meta: dict, body: str, filename: str, site_zone: tzinfo, path: str = "") -> Draft:
-    """The one validation and sanitizing path: a post file's front matter and body, or the same
-    fields sent to the write API, become a Draft or a PostError."""
-    body, source_url, display_names = _strip_chrome(body)
+def draft_from(
+    meta: dict, body: str, filename: str, site_zone: tzinfo, path: str = "", html_body: bool = False
+) -> Draft:
+    """The one validation and sanitizing path: a post file's front matter and body, the same fields
+    sent to the write API, or a partner feed's entry (`html_body`: HTML without the old site's page
+    chrome) become a Draft or a PostError."""
+    body, source_url, display_names = (body, "", {}) if html_body else _strip_chrome(body)
     source_url = _string(meta, "source_url") or source_url
     if not body.strip():
         raise PostError("has an empty body", "body")
@@ -73,7 +76,7 @@ def draft_from(meta: dict, body: str, filename: str, site_zone: tzinfo, path: st
             break
 
     try:
-        rendered = render_body(body)
+        rendered = render_body(body, markdown=not html_body)
     except EmptyBody as e:
         raise PostError(f"has an empty body ({e})", "body") from None
     attribution = _ATTRIBUTION.search(rendered.html)
