@@ -10,6 +10,8 @@ from email.utils import format_datetime
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models import Article, Source, db
 from syndication.fetch import FetchError, fetch, retry_after
@@ -506,3 +508,31 @@ def test_round_trip_from_this_servers_own_export(app, runner, tmp_path, fmt):
         assert plain_text(copy.body) == plain_text(original.body)
         assert copy.summary == original.summary
         assert copy.source_name == "Harbour Gazette"
+
+
+# -- hostile feeds -----------------------------------------------------------------------------------
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "<rss version='2.0'>", "<channel>", "<item>", "</item>", "<title>", "</title>", "<guid>", "</guid>",
+        "<description>", "</description>", "<![CDATA[", "]]>", "<feed xmlns='http://www.w3.org/2005/Atom'>",
+        "<entry>", "<content type='html'>", "&lt;script&gt;", "&amp;", "&bogus;", "&#0;", "&#x110000;",
+        "<!DOCTYPE x>", "<?xml version='1.0'?>", '{"version": "https://jsonfeed.org/version/1.1"',
+        ', "items": [', '{"id": 1, "content_html": "<p>x</p>", "date_published": "2026-13-40T99:00:00Z"}',
+        "]", "}", "\x00", "\ufeff", "<pubDate>Mon, 99 Foo 2026</pubDate>", "<link>javascript:alert(1)</link>",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=20)), max_size=40), st.sampled_from(["", "application/json"]))
+def test_any_bytes_parse_or_fail_with_a_reason(parts, content_type):
+    """Whatever a source sends, parsing gives entries or a FeedError: never another exception."""
+    body = "".join(parts).encode("utf-8", "surrogatepass")
+    try:
+        feed = parse_feed(body, "https://x.example/feed", content_type)
+    except FeedError as e:
+        assert str(e)
+    else:
+        for entry in feed.entries:
+            assert entry.published is None or entry.published.tzinfo is not None
