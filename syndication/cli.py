@@ -13,6 +13,7 @@ from models import Article, Category, Source, Token, db, utc_now, valid_key
 from models.schema import Runner, migrate, pending
 from models.token import SCOPES
 
+from .backup import backup_command, restore_command
 from .export import export_static
 from .importer import ImportReport, count_posts, import_posts, withdrawn_missing
 from .metrics import IMPORTED
@@ -256,6 +257,8 @@ def init_app(app: Flask) -> None:
         delete_post_command,
         export_static_command,
         tokens_group,
+        backup_command,
+        restore_command,
         sources_group,
     ):
         app.cli.add_command(command)
