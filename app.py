@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from syndication import cli, database, views, websub
+from syndication import cli, database, stats, views, websub
 from syndication.cache import FeedCache
 from syndication.config import DEFAULTS, from_environment, settings_fingerprint, validate
 from syndication.dates import rfc3339
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     database.init_app(app)
     websub.init_app(app)
+    stats.init_app(app)  # before the hot path, which records polls too
     views.init_app(app)
     cli.init_app(app)
     app.wsgi_app = HotPath(app, app.wsgi_app)

@@ -3,6 +3,7 @@
 from .article import IMPORTED, UNCHANGED, UPDATED, Article, ArticleCategory, ArticleTag, Cursor, Draft, Selection
 from .base import BaseModel, UTCDateTimeField, db, utc_now, valid_key
 from .source import Source
+from .stats import FeedDay, Poller, PollerDay, StatsSalt, SubscriberCount
 from .taxonomy import Category, Tag
 from .token import Token
 
@@ -17,8 +18,13 @@ __all__ = [
     "Category",
     "Cursor",
     "Draft",
+    "FeedDay",
+    "Poller",
+    "PollerDay",
     "Selection",
     "Source",
+    "StatsSalt",
+    "SubscriberCount",
     "Tag",
     "Token",
     "UTCDateTimeField",

@@ -14,7 +14,7 @@ from peewee import CharField, TextField
 
 from .base import BaseModel, UTCDateTimeField, utc_now
 
-SCOPES = ("write", "partner")
+SCOPES = ("write", "partner", "admin")
 PREFIX = "syn_"
 
 
@@ -24,7 +24,7 @@ def _digest(secret: str) -> str:
 
 class Token(BaseModel):
     name = CharField(primary_key=True, max_length=100)
-    scope = CharField(max_length=20)  # "write": the API; "partner": full-content feeds
+    scope = CharField(max_length=20)  # "write": the API; "partner": full-content feeds; "admin": /stats
     categories = TextField(default="")  # comma-separated slugs a partner may read; empty: all
     secret_hash = CharField(max_length=64, unique=True)
     created = UTCDateTimeField(default=utc_now)

@@ -19,6 +19,7 @@ from .importer import ImportReport, count_posts, import_posts, withdrawn_missing
 from .metrics import IMPORTED
 from .sources import Settings as SourceSettings
 from .sources import poll_due
+from .stats import stats_command
 
 
 @click.command("init-db")
@@ -131,7 +132,7 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.argument("name")
-@click.option("--scope", type=click.Choice(SCOPES), required=True, help="write: the API; partner: full feeds.")
+@click.option("--scope", type=click.Choice(SCOPES), required=True, help="write: API; partner: feeds; admin: /stats.")
 @click.option("--categories", default="", help="Comma-separated category slugs a partner may read (default: all).")
 @with_appcontext
 def tokens_create(name: str, scope: str, categories: str) -> None:
@@ -257,6 +258,7 @@ def init_app(app: Flask) -> None:
         delete_post_command,
         export_static_command,
         tokens_group,
+        stats_command,
         backup_command,
         restore_command,
         sources_group,

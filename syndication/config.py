@@ -27,6 +27,7 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_WEBSUB_HUB": "",  # a WebSub hub to advertise and ping, e.g. https://hub.example/
     "SYNDICATION_API_MAX_BYTES": 1024 * 1024,  # larger request bodies are refused before they are read
     "SYNDICATION_PUBLIC_CONTENT": "full",  # "summary": full content only for partner tokens
+    "SYNDICATION_STATS": "on",  # "off": no subscriber statistics are recorded
     "SYNDICATION_RATELIMIT_STORAGE": "memory://",  # or redis://host:6379/0 to share counters
     "SYNDICATION_RATELIMIT_FEEDS": "1200/minute",  # units per client: a 304 costs 1, a 200 costs 4; "" off
     "SYNDICATION_RATELIMIT_API": "120/minute",  # write API requests per client; "" off
@@ -61,6 +62,7 @@ _NOT_SHOWN = {
     "SYNDICATION_SOURCE_TIMEOUT",
     "SYNDICATION_SOURCE_MAX_BYTES",
     "SYNDICATION_SOURCE_BACKOFF",
+    "SYNDICATION_STATS",  # recording polls changes no response
 }
 
 
@@ -95,6 +97,8 @@ def validate(config) -> None:
         raise ConfigError(
             f"SYNDICATION_PUBLIC_CONTENT={config['SYNDICATION_PUBLIC_CONTENT']!r}: must be full or summary"
         )
+    if config["SYNDICATION_STATS"] not in ("on", "off"):
+        raise ConfigError(f"SYNDICATION_STATS={config['SYNDICATION_STATS']!r}: must be on or off")
     for key in (
         "SYNDICATION_API_MAX_BYTES",
         "SYNDICATION_CACHE_MAX_AGE",

@@ -56,6 +56,7 @@ class HotPath:
         self.max_limit = config["SYNDICATION_FEED_MAX_LIMIT"]
         self.hub = config["SYNDICATION_WEBSUB_HUB"]
         self.limiter = app.extensions["syndication.ratelimit"]
+        self.record_poll = app.extensions["syndication.stats"].record
 
     def target(self, environ) -> tuple[Target, list[tuple[str, str]]] | None:
         """The target of a request this path can answer, with the headers it adds; None leaves the
@@ -126,6 +127,7 @@ class HotPath:
                 REQUESTS.labels(route, "429").inc()
                 start_response("429 Too Many Requests", too_many_headers(wait))
                 return [too_many_body(wait)]
+            self.record_poll(environ)  # subscriber statistics: one tuple appended (syndication.stats)
         REQUESTS.labels(route, "304" if fresh else "200").inc()
         if fresh:
             headers = validator_headers(etag, last_modified, self.max_age, gzip_coded)

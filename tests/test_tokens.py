@@ -86,10 +86,10 @@ def test_a_duplicate_name_fails_and_keeps_the_first_token(app, runner):
 
 
 def test_an_unknown_scope_fails_naming_the_choices(app, runner):
-    result = create(runner, "newsroom", "--scope", "admin")
+    result = create(runner, "newsroom", "--scope", "root")
     assert result.exit_code == 2, result.output
-    assert "--scope" in result.stderr and "admin" in result.stderr, result.stderr
-    assert "write" in result.stderr and "partner" in result.stderr, result.stderr
+    assert "--scope" in result.stderr and "root" in result.stderr, result.stderr
+    assert "write" in result.stderr and "partner" in result.stderr and "admin" in result.stderr, result.stderr
     assert result.stdout.strip() == ""
     assert stored_rows(app) == []
 

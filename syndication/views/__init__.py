@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import site
 from ..metrics import REQUESTS, exposition
-from . import api, feeds, pages
+from . import api, feeds, pages, stats
 
 # Link words of the page chrome, as the old site wrote them.
 LABELS = {
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(stats.bp)
     # Flask logs an unhandled exception's trace for the operator, then answers it as a 500 through
     # this same handler: the client gets the one-line reason, never the trace.
     app.register_error_handler(HTTPException, _error)
