@@ -4,6 +4,7 @@
     python3 dev.py serve   install into .venv, load the demo posts, serve under gunicorn
     python3 dev.py test    install into .venv (with test tools), lint, run every test
     python3 dev.py bench   install into .venv, run the benchmark in bench/ (see BENCHMARKS.md)
+    python3 dev.py soak    install into .venv, run the load and soak test (bench/soak.py; --minutes N)
 
 Anything after `test` goes to pytest (e.g. `python3 dev.py test -k feeds -x`), after `bench` to
 bench/run.py (e.g. `python3 dev.py bench --sizes 10000`).
@@ -72,9 +73,9 @@ def main() -> None:
         serve()
     elif command == "test":
         test(rest)
-    elif command == "bench":
+    elif command in ("bench", "soak"):
         install("requirements.txt")
-        run(BIN / "python", "bench/run.py", *rest)
+        run(BIN / "python", f"bench/{'run' if command == 'bench' else 'soak'}.py", *rest)
     else:
         sys.exit(__doc__)
 
