@@ -39,10 +39,11 @@ log = logging.getLogger(__name__)
 FEED_ENDPOINTS = frozenset({"feeds.site_feed", "feeds.category_feed", "feeds.tag_feed"})
 POLLED = (200, 304)
 FLUSH_SECONDS = 5.0
-BATCH = 1000  # a fuller buffer is flushed at once
+BATCH = 10_000  # a fuller buffer is flushed at once (a few seconds of a busy worker's polls)
 MAX_BUFFER = 100_000  # while the database is unreachable, the oldest polls beyond this are dropped
 # A day's salt and digests are kept this long after the day ends, for batches still on their way.
 GRACE = timedelta(minutes=10)
+KNOWN_POLLERS = 200_000  # digests this process has stored today, not written again (beyond: forgotten)
 MAX_ADDRESS = 255
 _FEED_PATH = re.compile(r"/(?:feed|category/[^/]+|tag/[^/]+)\.(?:rss|atom|json)")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -96,6 +97,7 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._closing = False
         self._salts: dict[date, bytes] = {}
+        self._known: set[tuple[date, str, str]] = set()
         self._swept_before: date | None = None
         if not enabled:
             self.record = _ignore  # the hot path calls it unconditionally: off costs one call
@@ -114,7 +116,7 @@ class Recorder:
         if self._thread is None:
             if self.background:
                 self._start()
-        elif len(buffer) >= self.batch:
+        elif len(buffer) >= self.batch and not self._wake.is_set():
             self._wake.set()
 
     def pending(self) -> int:
@@ -156,31 +158,44 @@ class Recorder:
                 polls.append(buffer.popleft())
             if not polls:
                 return 0
+            salts, swept = dict(self._salts), self._swept_before
             try:
                 db.connect(reuse_if_open=True)
                 # On SQLite, take the write lock at once: a transaction that reads first may be refused
                 # the upgrade when another process wrote meanwhile.
                 immediate = isinstance(db.obj, SqliteDatabase)
                 with db.atomic("IMMEDIATE") if immediate else db.atomic():
-                    self._store(polls, now or utc_now())
+                    stored = self._store(polls, now or utc_now())
+            except Exception:
+                # What the failed transaction made or deleted, it did not: a salt, a sweep.
+                self._salts, self._swept_before = salts, swept
+                raise
             finally:
                 release()
+            if len(self._known) + len(stored) > KNOWN_POLLERS:
+                self._known.clear()
+            self._known |= stored
             return len(polls)
 
-    def _store(self, polls: list[tuple], now: datetime) -> None:
+    def _store(self, polls: list[tuple], now: datetime) -> set[tuple[date, str, str]]:
+        """Write a batch; return the pollers it stored (day, feed, digest)."""
         open_from = (now - GRACE).date()  # days before this one are over: their salts are gone
         latest: dict[tuple, float] = {}
-        for moment, path, address, agent in polls:  # aggregators repeat themselves: read each agent once
+        for moment, path, address, agent in polls:  # clients repeat themselves: each once, at its latest
             latest[int(moment // 86400), path, address, agent] = moment
         counts: dict[tuple, tuple[int, float]] = {}
         pollers = set()
+        feeds: dict[str, str | None] = {}
+        parsed: dict[str, tuple[str, str, int] | None] = {}
         for (day_number, path_info, address, agent), moment in latest.items():
-            feed = _request_path(path_info)
-            if feed is None:
+            if path_info not in feeds:
+                feeds[path_info] = _request_path(path_info)
+            if (feed := feeds[path_info]) is None:
                 continue
             day = date.fromordinal(_EPOCH_ORDINAL + day_number)
-            reported = subscribers(agent)
-            if reported:
+            if agent not in parsed:
+                parsed[agent] = subscribers(agent)
+            if reported := parsed[agent]:
                 aggregator, feed_id, count = reported
                 key = (day, feed, aggregator, feed_id)
                 if key not in counts or counts[key][1] <= moment:
@@ -190,9 +205,11 @@ class Recorder:
         SubscriberCount.record(
             (*key, count, datetime.fromtimestamp(moment, UTC)) for key, (count, moment) in counts.items()
         )
+        pollers -= self._known  # stored by this process already today: the database has them
         Poller.record(pollers)
         if self._swept_before != open_from:
             self._sweep(open_from)
+        return pollers
 
     def _digest(self, day: date, address: str, agent: str) -> str:
         salt = self._salts.get(day)
@@ -207,6 +224,7 @@ class Recorder:
         Poller.compact(open_from)
         for day in [d for d in self._salts if d < open_from]:
             del self._salts[day]
+        self._known = {poller for poller in self._known if poller[0] >= open_from}
         self._swept_before = open_from
 
 
