@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+import timeit
 from pathlib import Path
 from urllib.parse import quote
 
@@ -159,6 +160,80 @@ def latency(size: int, url: str) -> dict[str, float]:
     return results
 
 
+# -- subscriber statistics in process --------------------------------------------------------------
+
+FEEDLY = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462 subscribers; )"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def stats_cost(url: str, rounds: int = 7, requests: int = 20000) -> None:
+    """What recording a poll costs the hot path, in process: the same warm feed hit and 304, through the
+    WSGI stack without HTTP, on two apps that differ only in SYNDICATION_STATS. The recording app's
+    background thread stores the polls meanwhile (as in a worker), so its work is in the clock too."""
+    from app import create_app
+
+    settings = {"SYNDICATION_DATABASE_URL": url, "SYNDICATION_SITE_URL": "http://127.0.0.1"}
+    apps = {
+        value: create_app(settings | {"SYNDICATION_RATELIMIT_FEEDS": "", "SYNDICATION_STATS": value})
+        for value in ("off", "on")
+    }
+    etag = apps["on"].test_client().get("/feed.rss").headers["ETag"]
+    assert apps["off"].test_client().get("/feed.rss").headers["ETag"] == etag
+    # Polls as aggregators and readers send them: a few agents, many client addresses.
+    agents = [FEEDLY, "Mozilla/5.0 (compatible; inoreader.com; 114 subscribers)", BROWSER]
+    base = {"REQUEST_METHOD": "GET", "PATH_INFO": "/feed.rss", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1"}
+    base |= {"SERVER_PORT": "80", "wsgi.url_scheme": "http", "HTTP_ACCEPT_ENCODING": "gzip"}
+    environs = [base | {"REMOTE_ADDR": f"198.51.100.{n % 250}", "HTTP_USER_AGENT": agents[n % 3]} for n in range(1000)]
+
+    def answer(status, headers):
+        pass
+
+    for case, extra in (("feed hit", {}), ("304", {"HTTP_IF_NONE_MATCH": etag})):
+        polls = [environ | extra for environ in environs]
+        best = {}
+        for n in range(rounds):  # interleaved, in turn first, best round kept: the machine is shared
+            for value, app in sorted(apps.items(), reverse=n % 2 == 1):
+                handler = app.wsgi_app
+                started = time.perf_counter()
+                for n in range(requests):
+                    handler(dict(polls[n % 1000]), answer)
+                per_request = (time.perf_counter() - started) / requests * 1e6
+                best[value] = min(best.get(value, per_request), per_request)
+        report(f"hot path {case} in process, statistics off", f"{best['off']:.1f} µs")
+        report(f"hot path {case} in process, statistics on", f"{best['on']:.1f} µs")
+        report(f"hot path {case} in process: cost of recording", f"{best['on'] - best['off']:+.1f} µs")
+    apps["on"].extensions["syndication.stats"].close()
+
+    # The two parts of that cost alone (steadier than a difference of two noisy figures): what the
+    # request pays, and what the background thread spends per poll storing a batch of 10,000.
+    from models import db
+    from syndication.stats import Recorder
+
+    recorder = Recorder(background=False)
+    record = recorder.record
+    per_call = min(timeit.repeat(lambda: [record(e) for e in environs], number=10, repeat=rounds)) / 10_000 * 1e6
+    report("recording one poll, in the request (statistics on)", f"{per_call:.2f} µs")
+    # Clients this run has not met before (the agent names the run): their digests are written.
+    clients = [
+        environ | {"HTTP_USER_AGENT": f"BenchReader/{os.getpid()}.{n % 4}"} if n % 3 == 2 else environ
+        for n, environ in enumerate(environs)
+    ]
+    recorder = Recorder(background=False)
+    record = recorder.record
+    with apps["on"].app_context():
+        costs = []
+        for _ in range(rounds):
+            for n in range(10_000):
+                record(clients[(n * 7) % 1000])
+            started = time.perf_counter()
+            recorder.flush()
+            costs.append((time.perf_counter() - started) / 10_000 * 1e6)
+        db.close()
+    # The first batch meets clients new today (digests written); later ones the same clients again.
+    report("storing one poll, in the background: batch of 10,000, new clients", f"{costs[0]:.2f} µs")
+    report("storing one poll, in the background: batch of 10,000, known clients", f"{min(costs[1:]):.2f} µs")
+
+
 # -- load ------------------------------------------------------------------------------------------
 
 
@@ -228,6 +303,8 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
     unlimited_env = {**env, "SYNDICATION_RATELIMIT_FEEDS": "", "SYNDICATION_SITE_URL": "http://127.0.0.1:8753"}
     server = gunicorn(port, "wsgi:app", env)
     unlimited = gunicorn(8753, "wsgi:app", unlimited_env)  # kept running, warmed, like the server
+    # The same server without subscriber statistics (same site address: the same ETags).
+    silent = gunicorn(8754, "wsgi:app", {**env, "SYNDICATION_STATS": "off"})
     results: dict[str, float] = {}
     try:
         share = "/share/NW000000000000000042.html"
@@ -241,9 +318,11 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
             capture.write_text(json.dumps({"body": body.decode("latin-1"), "headers": headers}))
             etag = dict(headers)["ETag"]
             assert fetch(port, path, {"If-None-Match": etag})[0] == 304
+            assert fetch(8754, path, {"If-None-Match": etag})[0] == 304
             baselines.append((name, path, capture, etag))
         for name, path, capture, etag in baselines:
-            cases = [(name, ())] + ([("304", (f"If-None-Match: {etag}",))] if name == "feed" else [])
+            agent = f"User-Agent: {FEEDLY}"  # feeds are polled by aggregators: their agents are parsed
+            cases = [(name, ())] if name != "feed" else [(name, (agent,)), ("304", (f"If-None-Match: {etag}", agent))]
             for case, headers in cases:
                 best: dict[str, tuple[float, float]] = {}
                 contenders = [
@@ -253,7 +332,8 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
                 ]
                 if case in ("feed", "304"):
                     contenders.append(("server without rate limit", None, 8753, {}))
-                for warm_port in (port, 8753):
+                    contenders.append(("server without statistics", None, 8754, {}))
+                for warm_port in (port, 8753, 8754):
                     for _ in range(40):  # every worker renders (and caches) it before the clock starts
                         fetch(warm_port, path)
                 for _ in range(3):  # interleaved, best of three: the machine is shared
@@ -280,6 +360,10 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
                 if "server without rate limit" in best:
                     cost = 1 - server_rate / best["server without rate limit"][0]
                     report(f"{what}: throughput the rate limit costs (memory counters)", f"{cost:.0%}", "target ≤ 10%")
+                if "server without statistics" in best:
+                    silent_rate = best["server without statistics"][0]
+                    report(f"{what}: server without statistics", f"{silent_rate:,.0f} req/s")
+                    report(f"{what}: throughput recording statistics costs", f"{1 - server_rate / silent_rate:.0%}")
         # Memory after serving a spread of feeds, as aggregators would ask for them.
         for slug in CATEGORIES[:100]:
             fetch(port, f"/category/{slug}.rss")
@@ -292,6 +376,7 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
     finally:
         stop(server)
         stop(unlimited)
+        stop(silent)
     return results
 
 
@@ -311,6 +396,8 @@ def main() -> None:
     for size in sizes:
         print(f"latency at {size:,} articles", flush=True)
         latencies[size] = latency(size, database(size))
+    print(f"subscriber statistics in process at {min(sizes):,} articles", flush=True)
+    stats_cost(database(min(sizes)))
     largest, smallest = max(sizes), min(sizes)
     for label in ("site feed", "largest category feed", "most used tag feed"):
         cold = latencies[largest][f"{label} cold"]
