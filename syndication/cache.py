@@ -29,6 +29,10 @@ from .metrics import CACHE
 
 VALIDATORS = "syndication.validators"  # WSGI environ key: validators the hot path already read
 GZIP_SUFFIX = "-gz"  # the gzip-coded representation is a different one, so its strong ETag differs
+# RFC 5861 §4: caches may keep serving a copy this long after it went stale while the origin fails; and so
+# does this server, from what it rendered, while its database is down, with this short max-age.
+STALE_IF_ERROR = 86400
+STALE_MAX_AGE = 30
 
 
 def _build_id() -> str:
@@ -118,6 +122,7 @@ class Representation:
             *common,
         ]
         self.gzip_headers: list[tuple[str, str]] = []
+        self.latest_of = ""  # the Target.variant it is the latest rendering of (FeedCache.put)
 
     @property
     def size(self) -> int:
@@ -148,7 +153,9 @@ def validator_headers(
     # RFC 5861: a cache may serve a stale copy for as long again while it revalidates. RFC 9111 §5.2.2.7:
     # a private response is for one user's cache, never a shared one.
     cache_control = (
-        f"private, max-age={max_age}" if private else f"public, max-age={max_age}, stale-while-revalidate={max_age}"
+        f"private, max-age={max_age}"
+        if private
+        else f"public, max-age={max_age}, stale-while-revalidate={max_age}, stale-if-error={STALE_IF_ERROR}"
     )
     return [
         ("ETag", f'"{etag}{GZIP_SUFFIX if gzip_coded else ""}"'),
@@ -237,6 +244,9 @@ class FeedCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, Representation] = OrderedDict()
         self._bytes = 0
+        # Per target variant, the newest representation rendered: (Last-Modified, ETag). Served while the
+        # database is down (stale_reply); forgotten with the representation.
+        self._latest: dict[str, tuple[datetime, str]] = {}
         self._lock = Lock()  # gthread workers share one cache between threads
         self.hits = self.misses = 0
         self.versions = VersionReader()
@@ -245,6 +255,7 @@ class FeedCache:
         """Forget every rendering and every version read (benchmarks measure cold requests with it)."""
         with self._lock:
             self._entries.clear()
+            self._latest.clear()
             self._bytes = 0
         self.versions = VersionReader()
 
@@ -279,14 +290,54 @@ class FeedCache:
         CACHE.labels("hit").inc()
         return found
 
-    def put(self, etag: str, representation: Representation) -> Representation:
+    def put(
+        self, etag: str, representation: Representation, latest_of: str = "", last_modified: datetime = EPOCH
+    ) -> Representation:
+        """Keep it; with latest_of (a public target's variant), also as that target's copy to serve while
+        the database is down, unless a newer one is kept already."""
         if representation.size > self.max_bytes:
             return representation
         with self._lock:
-            if etag not in self._entries:
-                self._entries[etag] = representation
+            stored = self._entries.get(etag)
+            if stored is None:
+                stored = self._entries[etag] = representation
                 self._bytes += representation.size
+            if latest_of:
+                kept = self._latest.get(latest_of)
+                if kept is None or kept[0] <= last_modified:
+                    self._latest[latest_of] = (last_modified, etag)
+                    stored.latest_of = latest_of
             while self._bytes > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
+                dropped_etag, dropped = self._entries.popitem(last=False)
                 self._bytes -= dropped.size
+                if dropped.latest_of and self._latest.get(dropped.latest_of, (0, ""))[1] == dropped_etag:
+                    del self._latest[dropped.latest_of]
         return representation
+
+    def stale(self, target: Target) -> tuple[str, datetime, Representation] | None:
+        """The newest representation of the target still kept, whatever the versions say now."""
+        with self._lock:
+            last_modified, etag = self._latest.get(target.variant, (EPOCH, ""))
+            representation = self._entries.get(etag)
+        return None if representation is None else (etag, last_modified, representation)
+
+
+def stale_reply(cache: FeedCache, target: Target, environ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """While the database is down: the target as this process last rendered it (RFC 5861 stale-if-error),
+    or a 304 to a client that holds that very copy; None when there is none. Its ETag and Last-Modified are
+    the copy's own; a short max-age brings caches back soon."""
+    found = cache.stale(target)
+    if found is None:
+        return None
+    etag, last_modified, representation = found
+    cache_control = ("Cache-Control", f"public, max-age={STALE_MAX_AGE}, stale-if-error={STALE_IF_ERROR}")
+    gzip_coded = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    if is_not_modified(environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE"), etag, last_modified):
+        status, headers, body = (
+            "304 Not Modified",
+            validator_headers(etag, last_modified, STALE_MAX_AGE, gzip_coded),
+            b"",
+        )
+    else:
+        status, (body, headers) = "200 OK", representation.choose(gzip_coded)
+    return status, [cache_control if name == "Cache-Control" else (name, value) for name, value in headers], body

@@ -25,10 +25,11 @@ from .cache import (
     listing_target,
     opml_target,
     share_target,
+    stale_reply,
     validator_headers,
     websub_links,
 )
-from .database import release
+from .database import FAILURE, UNAVAILABLE, discard, release
 from .metrics import REQUESTS
 from .ratelimit import FULL_COST, client_of, too_many_body, too_many_headers
 from .site import feed_path, page_path
@@ -57,6 +58,7 @@ class HotPath:
         self.hub = config["SYNDICATION_WEBSUB_HUB"]
         self.limiter = app.extensions["syndication.ratelimit"]
         self.record_poll = app.extensions["syndication.stats"].record
+        app.extensions["syndication.hotpath"] = self  # Flask asks it for targets when the database is down
 
     def target(self, environ) -> tuple[Target, list[tuple[str, str]]] | None:
         """The target of a request this path can answer, with the headers it adds; None leaves the
@@ -106,6 +108,15 @@ class HotPath:
         try:
             db.connect(reuse_if_open=True)
             etag, last_modified, may_exist = self.cache.validators(target)
+        except UNAVAILABLE as e:
+            discard()
+            if stale := stale_reply(self.cache, target, environ):  # RFC 5861 stale-if-error
+                status, headers, body = stale
+                REQUESTS.labels(route, status[:3]).inc()
+                start_response(status, headers)
+                return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+            environ[FAILURE] = e  # Flask answers 503 without trying the database again
+            return self.flask_app(environ, start_response)
         except DatabaseError:
             return self.flask_app(environ, start_response)  # Flask reports the failure
         finally:

@@ -9,9 +9,22 @@ from collections.abc import Callable
 from flask import Response, current_app, request
 from werkzeug.exceptions import TooManyRequests
 
-from .cache import VALIDATORS, FeedCache, Target, accepts_gzip, is_not_modified, represent, validator_headers
+from .cache import (
+    VALIDATORS,
+    FeedCache,
+    Target,
+    accepts_gzip,
+    is_not_modified,
+    represent,
+    stale_reply,
+    validator_headers,
+)
+from .database import FAILURE
 from .metrics import RENDER
 from .ratelimit import FULL_COST, client_of, reason
+
+RETRY_AFTER = 30  # seconds a client is asked to wait while the database is down
+TARGET = "syndication.target"  # WSGI environ key: the request's target, should the database fail under it
 
 
 def feed_cache() -> FeedCache:
@@ -37,6 +50,9 @@ def versioned_response(
     """A 304 from the target's versions alone, else its representation, rendered at most once per
     version and process. render() raises NotFound for a target that does not exist."""
     cache = feed_cache()
+    request.environ[TARGET] = target
+    if (failure := request.environ.get(FAILURE)) is not None:
+        raise failure  # the database is down: syndication.views serves the target stale, or a 503
     if max_age is None:
         max_age = current_app.config["SYNDICATION_CACHE_MAX_AGE"]
     known = request.environ.get(VALIDATORS)
@@ -64,6 +80,29 @@ def versioned_response(
         representation = cache.put(
             etag,
             represent(body, f"{content_type}; charset=utf-8", etag, last_modified, max_age, extra_headers, private),
+            latest_of="" if private else target.variant,  # a partner's copy is never served stale to anyone
+            last_modified=last_modified,
         )
     body, headers = representation.choose(gzip_coded)
     return Response(body, headers=headers)
+
+
+def stale_response() -> Response | None:
+    """While the database is down: this request's target as last rendered in this process (a feed, page
+    or share page), or None. The target is the view's, or, when the database failed before the view ran,
+    the one the hot path reads from the address."""
+    target = request.environ.get(TARGET)
+    if target is None:
+        try:
+            found = current_app.extensions["syndication.hotpath"].target(request.environ)
+        except Exception:  # an address no target can have
+            found = None
+        target = found[0] if found else None
+    reply = stale_reply(feed_cache(), target, request.environ) if target else None
+    if reply is None:
+        return None
+    status, headers, body = reply
+    response = Response(body, status=status, headers=headers)
+    if response.status_code == 304:
+        del response.headers["Content-Type"]
+    return response

@@ -88,7 +88,7 @@ def test_rss_ttl_matches_cache_max_age(database_url):
     import_paths(app, FIXTURES / "good")
     response = app.test_client().get("/feed.rss")
     assert b"<ttl>15</ttl>" in response.data
-    assert response.headers["Cache-Control"] == "public, max-age=900, stale-while-revalidate=900"
+    assert response.headers["Cache-Control"] == "public, max-age=900, stale-while-revalidate=900, stale-if-error=86400"
 
 
 def test_guids_are_stable_across_edits_reimport_and_a_new_site_address(database_url, tmp_path):

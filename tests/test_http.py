@@ -30,7 +30,7 @@ def test_if_none_match_gives_304_then_200_after_a_change(client, app, editable_p
     assert again.status_code == 304
     assert again.data == b""
     assert again.headers["ETag"] == etag
-    assert again.headers["Cache-Control"] == "public, max-age=300, stale-while-revalidate=300"
+    assert again.headers["Cache-Control"] == "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400"
 
     edit(app, editable_post, "every 40 minutes", "every 35 minutes")
     changed = client.get(path, headers={"If-None-Match": etag})

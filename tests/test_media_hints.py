@@ -172,7 +172,10 @@ def test_default_hints_agree_with_max_age_300(client, good_posts):
     for path in ("/feed.rss", "/feed.atom", "/feed.json", "/category/harbour.html", "/"):
         first, second = client.get(path), client.get(path)  # Flask, then the hot path
         for response in (first, second):
-            assert response.headers["Cache-Control"] == "public, max-age=300, stale-while-revalidate=300", path
+            assert (
+                response.headers["Cache-Control"]
+                == "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400"
+            ), path
     assert b'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"' in client.get("/feed.rss").data
 
 
@@ -190,7 +193,9 @@ def test_hints_follow_the_max_age(database_url, max_age, expected):
     for path in ("/feed.rss", "/category/harbour.rss"):
         assert hints(client, path) == expected, path
         for response in (client.get(path), client.get(path)):
-            assert response.headers["Cache-Control"] == f"public, max-age={max_age}, stale-while-revalidate={max_age}"
+            assert response.headers["Cache-Control"] == (
+                f"public, max-age={max_age}, stale-while-revalidate={max_age}, stale-if-error=86400"
+            )
     etag = client.get("/feed.atom").headers["ETag"]
     not_modified = client.get("/feed.atom", headers={"If-None-Match": etag})
     assert not_modified.status_code == 304

@@ -1,9 +1,11 @@
 """The HTTP layer: blueprints, and errors answered with a reason instead of a stack trace."""
 
-from flask import Flask, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, render_template, request
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from .. import site
+from ..database import UNAVAILABLE, discard, failure_reason
+from ..http import RETRY_AFTER, stale_response
 from ..metrics import REQUESTS, exposition
 from . import api, feeds, pages, stats
 
@@ -33,6 +35,17 @@ def _error(e: HTTPException):
     return response
 
 
+def _database_down(e: Exception):
+    """The database failed under the request: what this process last rendered for the address
+    (stale-if-error), else 503 with Retry-After and the kind of failure, as the route answers errors."""
+    discard()
+    current_app.logger.warning("%s %s: database unavailable: %s", request.method, request.path, e)
+    if request.method in ("GET", "HEAD") and (stale := stale_response()):
+        return stale
+    reason = failure_reason(e)
+    return _error(ServiceUnavailable(f"{reason[0].upper()}{reason[1:]}; try again shortly.", retry_after=RETRY_AFTER))
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
@@ -41,6 +54,8 @@ def init_app(app: Flask) -> None:
     # Flask logs an unhandled exception's trace for the operator, then answers it as a 500 through
     # this same handler: the client gets the one-line reason, never the trace.
     app.register_error_handler(HTTPException, _error)
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, _database_down)
 
     app.jinja_env.globals.update(
         share_path=site.share_path,

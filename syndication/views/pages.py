@@ -10,8 +10,8 @@ from models import Article, Category, Selection
 from .. import feeds
 from ..cache import listing_target, share_target
 from ..content import absolute_url, absolutize
-from ..database import reachable
-from ..http import versioned_response
+from ..database import unavailable
+from ..http import RETRY_AFTER, versioned_response
 from ..params import before_param, limit_param
 from ..site import current_site, page_path, share_path
 
@@ -95,10 +95,13 @@ def legacy_share():
 
 @bp.get("/healthz")
 def healthz():
-    ok = reachable()
-    response = jsonify(status="ok" if ok else "unavailable", database="ok" if ok else "unreachable")
-    response.status_code = 200 if ok else 503
+    """200 while the database serves reads; else 503, with the reason and Retry-After."""
+    reason = unavailable()
+    if not reason:
+        response = jsonify(status="ok", database="ok")
+    else:
+        response = jsonify(status="unavailable", database="unreachable", reason=reason)
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER)
     response.headers["Cache-Control"] = "no-store"
-    if not ok:
-        response.headers["Retry-After"] = "30"
     return response
