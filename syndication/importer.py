@@ -2,7 +2,8 @@
 
 Reading a post (YAML, Markdown, sanitizing) is most of the work and needs no database, so large imports
 read on every core. Storing goes in batches of one transaction each: a post is stored whole or not at
-all, and one bad file never stops the others.
+all, and one bad file never stops the others. The database failing (down, locked, read-only, disk full)
+does stop the import: every later batch would fail the same way.
 """
 
 import os
@@ -18,6 +19,7 @@ from peewee import DatabaseError
 
 from models import Article, Draft
 
+from .database import UNAVAILABLE, failure_reason, location
 from .posts import PostError, read_post
 
 POST_SUFFIXES = {".md", ".markdown", ".html", ".htm"}
@@ -29,7 +31,7 @@ PARALLEL_FROM = 200  # fewer files than this are read in this process
 @dataclass
 class ImportReport:
     counts: Counter = field(default_factory=Counter)  # imported / updated / unchanged / failed
-    failures: list[tuple[Path, str]] = field(default_factory=list)
+    failures: list[tuple[Path | str, str]] = field(default_factory=list)  # a post, or the database
     track: bool = False  # remember the ids the files hold (for --sync; memory grows with them)
     seen: set[str] = field(default_factory=set)
 
@@ -40,6 +42,23 @@ class ImportReport:
     def fail(self, path: Path, reason: str) -> None:
         self.counts["failed"] += 1
         self.failures.append((path, reason))
+
+    def stop(self, error: Exception, first: Path) -> None:
+        """The database failed while storing the batch that starts at `first`: that batch was rolled back
+        and nothing after it was tried. Said once, of the database, not of each post."""
+        self.failures.append(
+            (
+                location(),
+                f"{failure_reason(error)}; the import stopped: {first} and the posts after it were not stored "
+                "(those before it are; run the import again once the database is back)",
+            )
+        )
+
+
+class _Stopped(Exception):
+    def __init__(self, error: Exception, first: Path):
+        super().__init__(str(error))
+        self.error, self.first = error, first
 
 
 def find_posts(paths: Iterable[Path]) -> Iterator[Path]:
@@ -79,20 +98,30 @@ def import_posts(
     workers: int | None = None,
 ) -> ImportReport:
     """Import every post under paths into the database, counting outcomes and failures in report."""
-    files = find_posts(paths)
+    try:
+        _import(find_posts(paths), zone, report, progress, workers)
+    except _Stopped as stopped:
+        report.stop(stopped.error, stopped.first)
+    return report
+
+
+def _import(files: Iterator[Path], zone: tzinfo, report: ImportReport, progress, workers: int | None) -> None:
     first = list(islice(files, WINDOW))
     if len(first) < PARALLEL_FROM or (workers or os.cpu_count() or 1) < 2:
         _store(((path, _read((path, zone))) for path in chain(first, files)), report, progress)
-        return report
+        return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        # One window is being read while the one before it is stored.
-        window, pending = first, pool.map(_read, [(path, zone) for path in first], chunksize=32)
-        while window:
-            following = list(islice(files, WINDOW))
-            ahead = pool.map(_read, [(path, zone) for path in following], chunksize=32) if following else None
-            _store(zip(window, pending, strict=True), report, progress)
-            window, pending = following, ahead
-    return report
+        try:
+            # One window is being read while the one before it is stored.
+            window, pending = first, pool.map(_read, [(path, zone) for path in first], chunksize=32)
+            while window:
+                following = list(islice(files, WINDOW))
+                ahead = pool.map(_read, [(path, zone) for path in following], chunksize=32) if following else None
+                _store(zip(window, pending, strict=True), report, progress)
+                window, pending = following, ahead
+        except _Stopped:
+            pool.shutdown(cancel_futures=True)  # the posts read ahead will not be stored
+            raise
 
 
 def _store(results: Iterable[tuple[Path, Draft | str]], report: ImportReport, progress) -> None:
@@ -115,6 +144,8 @@ def _flush(batch: dict[str, tuple[Path, Draft]], report: ImportReport, progress)
     batch.clear()
     try:
         outcomes = Article.store_many([draft for _, draft in entries])
+    except UNAVAILABLE as e:
+        raise _Stopped(e, entries[0][0]) from e  # rolled back whole, like any failed batch
     except DatabaseError as e:
         # The batch's transaction was rolled back whole: none of these posts is half-written.
         for path, _ in entries:
