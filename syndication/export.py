@@ -57,18 +57,33 @@ def file_for(root: Path, address: str) -> Path:
     return path
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """The file is either the old one or the new one, never half of either (a full disk included)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+class WriteError(OSError):
+    """A file could not be written: which, and why, in one line (`flask export-static` prints it)."""
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror[:1].lower()}{self.strerror[1:]}"
+
+
+def write_atomically(files: dict[Path, bytes]) -> None:
+    """Each file is either the old one or the new one, never half of either, and all are written before
+    any is replaced, so a feed and its .gz never disagree (a full disk included). No temporary file is
+    left behind."""
+    temporaries: dict[Path, str] = {}
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the web server must read it
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        for path, data in files.items():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, temporaries[path] = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.chmod(temporaries[path], 0o644)  # mkstemp makes it private; the web server must read it
+            except OSError as e:
+                raise WriteError(e.errno, e.strerror or str(e), str(path)) from e
+        for path in files:
+            os.replace(temporaries.pop(path), path)
+    finally:
+        for temporary in temporaries.values():
+            Path(temporary).unlink(missing_ok=True)
 
 
 def export_static(app: Flask, root: Path) -> Counter:
@@ -98,8 +113,7 @@ def export_static(app: Flask, root: Path) -> Counter:
             if response.status_code != 200:
                 raise RuntimeError(f"{address}: {response.status_code} {response.get_data(as_text=True)[:200]}")
             body = response.get_data()
-            write_atomically(path, body)
-            write_atomically(Path(f"{path}.gz"), gzip.compress(body, compresslevel=9, mtime=0))
+            write_atomically({path: body, Path(f"{path}.gz"): gzip.compress(body, compresslevel=9, mtime=0)})
             counts["written"] += 1
         for address in withdrawn_addresses():
             # A withdrawn article's page must not outlive it in the export (the server answers 410).
@@ -109,5 +123,5 @@ def export_static(app: Flask, root: Path) -> Counter:
                     stale.unlink()
                     counts["removed"] += 1
         db.close()
-    write_atomically(manifest_path, json.dumps(seen, ensure_ascii=False, sort_keys=True).encode())
+    write_atomically({manifest_path: json.dumps(seen, ensure_ascii=False, sort_keys=True).encode()})
     return counts
