@@ -3,7 +3,7 @@
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 from lxml import html as lxml_html
@@ -46,6 +46,23 @@ def _only_html_blocks(source: str) -> bool:
     return all(_HTML_BLOCK_START.match(line) or not line.strip() for line in source.split("\n"))
 
 
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def _usable_url(element: str, attribute: str, value: str) -> str | None:
+    """nh3 checks the schemes of href and src, not of cite ("javascript:" stayed there); and it keeps
+    relative URLs as they are, even one that cannot be resolved ("//[x"), which would fail every output
+    that makes it absolute. Both are dropped."""
+    if attribute in ("href", "src", "cite"):
+        try:
+            scheme = urlsplit(value).scheme  # as browsers read it: tabs and newlines ignored
+        except ValueError:
+            return None
+        if scheme and scheme.lower() not in _URL_SCHEMES:
+            return None
+    return value
+
+
 @dataclass
 class Body:
     html: str
@@ -69,9 +86,10 @@ def render_body(source: str, markdown: bool = True) -> Body:
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         allowed_classes={"p": {"em_media"}},
-        url_schemes={"http", "https", "mailto"},
+        url_schemes=_URL_SCHEMES,
         clean_content_tags={"script", "style"},
         link_rel="noopener",
+        attribute_filter=_usable_url,
     ).strip()
     if not clean:
         raise EmptyBody("the body is empty after sanitizing")

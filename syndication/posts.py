@@ -1,7 +1,7 @@
 """Reading one Jekyll-style post file into a Draft: front matter, body, page chrome, identity."""
 
 import re
-from datetime import tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +35,8 @@ _CATEGORY_PATH = re.compile(r"/category/([^/]+)\.html$")
 _BACK_TO = re.compile(r"^\s*(?:返回|回到|back to)\s*", re.IGNORECASE)
 _ATTRIBUTION = re.compile(r'<p class="em_media">(.*?)</p>', re.DOTALL)
 _SOURCE_PREFIX = re.compile(r"^(?:文章来源|来源|source)\s*[:：]\s*", re.IGNORECASE)
+# Feeds write four-digit years (RFC 3339, RFC 822, the paging cursor), in any zone: a day's margin each side.
+_EARLIEST, _LATEST = datetime(1000, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
 
 
 def read_post(path: Path, site_zone: tzinfo) -> Draft:
@@ -60,8 +62,9 @@ def draft_from(
     """The one validation and sanitizing path: a post file's front matter and body, the same fields
     sent to the write API, or a partner feed's entry (`html_body`: HTML without the old site's page
     chrome) become a Draft or a PostError."""
+    body = xml_safe(body)  # a file's text is made XML-safe whole; the API's fields arrive one by one
     body, source_url, display_names = (body, "", {}) if html_body else _strip_chrome(body)
-    source_url = _string(meta, "source_url") or source_url
+    source_url = _web_address(_string(meta, "source_url") or source_url, "source_url", relative=False)
     if not body.strip():
         raise PostError("has an empty body", "body")
 
@@ -94,7 +97,7 @@ def draft_from(
         author=_author(meta),
         source_name=_SOURCE_PREFIX.sub("", plain_text(attribution.group(1)).strip("（）() ")) if attribution else "",
         source_url=source_url,
-        image=_string(meta, "image") or rendered.first_image,
+        image=_web_address(_string(meta, "image"), "image") or rendered.first_image,
         path=path,
     )
 
@@ -113,7 +116,11 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark else ""
-        raise PostError(f"has broken YAML front matter{where}: {getattr(e, 'problem', None) or e}") from None
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())  # one line, as every reason
+        raise PostError(f"has broken YAML front matter{where}: {problem}") from None
+    except (ValueError, TypeError, AttributeError) as e:
+        # PyYAML's constructors fail so on explicit tags that do not fit their value ("!!timestamp 'x'").
+        raise PostError(f"has YAML front matter that cannot be read: {type(e).__name__}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -135,7 +142,7 @@ def _strip_chrome(body: str) -> tuple[str, str, dict[str, str]]:
         elif _NAV_LINE.match(line):
             for text, url in _NAV_LINK.findall(line):
                 if m := _CATEGORY_PATH.search(urlsplit(url).path):
-                    names.setdefault(m.group(1), _BACK_TO.sub("", text).strip() or m.group(1))
+                    names.setdefault(m.group(1), clean_title(_BACK_TO.sub("", text)) or m.group(1))
             lines.pop()
         else:
             break
@@ -146,19 +153,21 @@ def _article_id(meta: dict, source_url: str, filename: str) -> str:
     """DESIGN.md 'Article identity': the source link's infoCode, else front matter id, else file name."""
     candidates = [
         ("the source link's infoCode", (parse_qs(urlsplit(source_url).query).get("infoCode") or [""])[0]),
-        ("front matter 'id'", str(meta.get("id") or "")),
+        ("front matter 'id'", str(_scalar(meta, "id") or "")),
         ("the file name", Path(filename).stem),
     ]
     for where, value in candidates:
         if value:
             if not valid_key(value):
-                raise PostError(f"has an unusable id {value!r} from {where} (letters, digits, '.', '_', '-')", "id")
+                raise PostError(
+                    f"has an unusable id {value[:100]!r} from {where} (letters, digits, '.', '_', '-')", "id"
+                )
             return value
     raise PostError("has no id")
 
 
 def _date(meta: dict, filename: str, site_zone: tzinfo):
-    if meta.get("date") is not None:
+    if _scalar(meta, "date") is not None:
         return _parse_date(meta["date"], "date", site_zone)
     if m := _JEKYLL_NAME.match(filename):
         return _parse_date(m.group(1), "the file name's date", site_zone)
@@ -166,19 +175,47 @@ def _date(meta: dict, filename: str, site_zone: tzinfo):
 
 
 def _parse_date(value, key: str, site_zone: tzinfo):
+    field = key.split()[-1] if " " in key else key
+    if isinstance(value, (dict, list)):
+        raise PostError(f"has a {key} that is a {type(value).__name__}, not a date", field)
     try:
-        return parse_post_date(value, site_zone)
+        moment = parse_post_date(value, site_zone)
     except ValueError as e:
-        raise PostError(f"has a {key} that cannot be read: {e}", key.split()[-1] if " " in key else key) from None
+        raise PostError(f"has a {key} that cannot be read: {str(e)[:200]}", field) from None
+    if not _EARLIEST <= moment <= _LATEST:
+        raise PostError(f"has a {key} outside the years 1000 to 9999", field)
+    offset = moment.astimezone(site_zone).utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        # Local mean time, before the zone had a standard offset: RFC 3339 and RFC 822 cannot write it.
+        raise PostError(f"has a {key} from before the site's time zone had an offset in whole minutes", field)
+    return moment
+
+
+def _scalar(meta: dict, key: str):
+    """The value, refused when it is a list or mapping: never turned into text, since YAML aliases can
+    make a small file a list of a billion items."""
+    value = meta.get(key)
+    if isinstance(value, (dict, list)):
+        raise PostError(f"has a '{key}' that is a {type(value).__name__}, not text", key)
+    return value
 
 
 def _string(meta: dict, key: str) -> str:
-    value = meta.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        raise PostError(f"has a '{key}' that is a {type(value).__name__}, not text", key)
-    return str(value).strip()
+    value = _scalar(meta, key)
+    return "" if value is None else xml_safe(str(value)).strip()
+
+
+def _web_address(url: str, key: str, relative: bool = True) -> str:
+    """An http(s) address, or (`relative`) one relative to the site, made absolute on output; nothing a
+    reader would run (javascript:, data:, vbscript:) or could not resolve."""
+    try:
+        parts = urlsplit(url)  # as browsers do, ignores tabs and newlines: "java\tscript:" is javascript:
+    except ValueError as e:
+        raise PostError(f"has an '{key}' that is not a usable address ({e})", key) from None
+    scheme = parts.scheme.lower()
+    if url and not (scheme in ("http", "https") or (relative and not scheme)):
+        raise PostError(f"has an '{key}' that is not an http(s) address: {url[:100]!r}", key)
+    return url
 
 
 def _names(meta: dict, plural: str, singular: str) -> list[str]:
@@ -194,7 +231,9 @@ def _names(meta: dict, plural: str, singular: str) -> list[str]:
     for v in value:
         name = str(v).strip()
         if not valid_key(name):
-            raise PostError(f"has an unusable name {name!r} in '{plural}' (letters, digits, '.', '_', '-')", plural)
+            raise PostError(
+                f"has an unusable name {name[:100]!r} in '{plural}' (letters, digits, '.', '_', '-')", plural
+            )
         if name not in names:
             names.append(name)
     return names
@@ -204,4 +243,6 @@ def _author(meta: dict) -> str:
     author = meta.get("author")
     if isinstance(author, dict):
         author = author.get("name")
+    if isinstance(author, (dict, list)):
+        raise PostError(f"has an 'author' that is a {type(author).__name__}, not a name", "author")
     return clean_title(str(author)) if author else ""

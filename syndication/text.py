@@ -130,7 +130,9 @@ _HTML_ELEMENTS = frozenset(
         "wbr",
     ]
 )
-_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^>]*)?/?>")
+# What an HTML parser takes for a tag: '<' or '</' and a letter; the name runs to a space, '/' or '>', and
+# attributes may follow either of the first two. At the very end a tag need not be closed.
+_TAG = re.compile(r"</?([A-Za-z][^\s/>]*)([\s/][^>]*)?(?:>|$)")
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")
 _BLOCK_BOUNDARY = re.compile(r"<(?:br|hr|/?p|/?li|/?h[1-6]|/?div|/?blockquote|/?tr|/?td|/?th|/?pre)\b[^>]*>", re.I)
@@ -141,19 +143,33 @@ def xml_safe(text: str) -> str:
     return _NOT_XML_CHAR.sub("", text)
 
 
+def _markup(m: re.Match) -> str:
+    """A tag of an HTML element, or any tag with an attribute value ("<x onclick=...>"), goes."""
+    return "" if m.group(1).lower() in _HTML_ELEMENTS or "=" in (m.group(2) or "") else m.group(0)
+
+
+def _without_markup(text: str) -> str:
+    """Text that stays text when a reader renders it as HTML. Repeated until nothing changes: removing
+    one tag can join the pieces of another ("<<a>x onclick=...>")."""
+    while True:
+        cleaned = _TAG.sub(_markup, _SCRIPT_OR_STYLE.sub("", text))
+        if cleaned == text:
+            return cleaned
+        text = cleaned
+
+
 def clean_title(raw: str) -> str:
     """A one-line, markup-free title: HTML elements (and script or style contents) are removed."""
-    text = _SCRIPT_OR_STYLE.sub("", raw)
-    text = _TAG.sub(lambda m: "" if m.group(1).lower() in _HTML_ELEMENTS else m.group(0), text)
-    return _SPACE.sub(" ", xml_safe(text)).strip()
+    return _SPACE.sub(" ", _without_markup(xml_safe(raw))).strip()
 
 
 def plain_text(fragment: str) -> str:
-    """Text of an HTML fragment on one line, entities decoded."""
+    """Text of an HTML fragment on one line, entities decoded (and markup they spelled removed: RSS
+    descriptions are HTML to most readers)."""
     # Block boundaries become spaces; inline tags vanish (CJK text has no spaces to keep around them).
     text = _SCRIPT_OR_STYLE.sub("", fragment)
     text = _INLINE_TAG.sub("", _BLOCK_BOUNDARY.sub(" ", text))
-    return _SPACE.sub(" ", html.unescape(text)).strip()
+    return _SPACE.sub(" ", _without_markup(xml_safe(html.unescape(text)))).strip()
 
 
 def shorten(text: str, limit: int) -> str:

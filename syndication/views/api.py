@@ -91,7 +91,10 @@ def put_article(article_id: str):
     article_id = _checked_id(article_id)
     if not request.is_json:
         raise UnsupportedMediaType("Send the article as application/json.")
-    data = request.get_json(silent=True)  # the size was checked before reading (MAX_CONTENT_LENGTH)
+    try:
+        data = request.get_json(silent=True)  # the size was checked before reading (MAX_CONTENT_LENGTH)
+    except RecursionError:
+        raise BadRequest("The body is JSON nested too deeply to read.") from None
     if not isinstance(data, dict):
         raise BadRequest("The body is not a JSON object.")
     for key in data:
