@@ -47,7 +47,10 @@ def database_url(app: Flask) -> str:
 
 def open_database(url: str) -> Database:
     if url.startswith("sqlite"):
-        return connect(url, pragmas=SQLITE_PRAGMAS)
+        # Every transaction here writes. Begun IMMEDIATE, it takes the write lock first and waits its turn
+        # (busy_timeout); begun DEFERRED, one that read before another connection committed fails at
+        # its first write with "database is locked", at once, whatever the timeout.
+        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     scheme, sep, rest = url.partition("://")
     if scheme in ("postgres", "postgresql"):
         # Pooled: a request borrows a connection and gives it back, instead of opening one each time.

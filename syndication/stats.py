@@ -25,7 +25,6 @@ from urllib.parse import unquote, urlsplit
 import click
 from flask import Flask, current_app, request
 from flask.cli import with_appcontext
-from peewee import SqliteDatabase
 
 from models import db, utc_now
 from models.schema import pending
@@ -161,10 +160,7 @@ class Recorder:
             salts, swept = dict(self._salts), self._swept_before
             try:
                 db.connect(reuse_if_open=True)
-                # On SQLite, take the write lock at once: a transaction that reads first may be refused
-                # the upgrade when another process wrote meanwhile.
-                immediate = isinstance(db.obj, SqliteDatabase)
-                with db.atomic("IMMEDIATE") if immediate else db.atomic():
+                with db.atomic():  # on SQLite, BEGIN IMMEDIATE (syndication/database.py)
                     stored = self._store(polls, now or utc_now())
             except Exception:
                 # What the failed transaction made or deleted, it did not: a salt, a sweep.
