@@ -5,6 +5,7 @@
     python3 dev.py test    install into .venv (with test tools), lint, run every test
     python3 dev.py bench   install into .venv, run the benchmark in bench/ (see BENCHMARKS.md)
     python3 dev.py soak    install into .venv, run the load and soak test (bench/soak.py; --minutes N)
+    python3 dev.py fuzz    install into .venv (with test tools), fuzz at length (fuzz/run.py; --minutes N)
 
 Anything after `test` goes to pytest (e.g. `python3 dev.py test -k feeds -x`), after `bench` to
 bench/run.py (e.g. `python3 dev.py bench --sizes 10000`).
@@ -76,6 +77,9 @@ def main() -> None:
     elif command in ("bench", "soak"):
         install("requirements.txt")
         run(BIN / "python", f"bench/{'run' if command == 'bench' else 'soak'}.py", *rest)
+    elif command == "fuzz":
+        install("requirements-dev.txt")
+        run(BIN / "python", "fuzz/run.py", *rest)
     else:
         sys.exit(__doc__)
 
