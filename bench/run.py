@@ -300,7 +300,7 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
         "SYNDICATION_SITE_URL": "http://127.0.0.1:8750",
         "SYNDICATION_RATELIMIT_FEEDS": "1000000000/minute",
     }
-    unlimited_env = {**env, "SYNDICATION_RATELIMIT_FEEDS": "", "SYNDICATION_SITE_URL": "http://127.0.0.1:8753"}
+    unlimited_env = {**env, "SYNDICATION_RATELIMIT_FEEDS": ""}  # the same site address: the same ETags
     server = gunicorn(port, "wsgi:app", env)
     unlimited = gunicorn(8753, "wsgi:app", unlimited_env)  # kept running, warmed, like the server
     # The same server without subscriber statistics (same site address: the same ETags).
@@ -319,6 +319,7 @@ def load(url: str, size: int, seconds: int, label: str = "") -> dict[str, float]
             etag = dict(headers)["ETag"]
             assert fetch(port, path, {"If-None-Match": etag})[0] == 304
             assert fetch(8754, path, {"If-None-Match": etag})[0] == 304
+            assert fetch(8753, path, {"If-None-Match": etag})[0] == 304
             baselines.append((name, path, capture, etag))
         for name, path, capture, etag in baselines:
             agent = f"User-Agent: {FEEDLY}"  # feeds are polled by aggregators: their agents are parsed

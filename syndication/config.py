@@ -63,6 +63,9 @@ _NOT_SHOWN = {
     "SYNDICATION_SOURCE_MAX_BYTES",
     "SYNDICATION_SOURCE_BACKOFF",
     "SYNDICATION_STATS",  # recording polls changes no response
+    "SYNDICATION_RATELIMIT_STORAGE",  # budgets decide whether a request is answered, not what it says
+    "SYNDICATION_RATELIMIT_FEEDS",
+    "SYNDICATION_RATELIMIT_API",
 }
 
 

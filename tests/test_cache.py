@@ -198,6 +198,25 @@ def test_settings_are_part_of_the_etag(database_url):
     assert one.test_client().get("/feed.rss").headers["ETag"] != two.test_client().get("/feed.rss").headers["ETag"]
 
 
+def test_settings_that_shape_no_output_leave_the_etag_alone(database_url):
+    """Rate limits, statistics and polling partners decide whether or how work is done, not what a
+    response says: changing them must not make every aggregator download everything again."""
+    from .conftest import fresh_schema
+
+    one = make_app(database_url)
+    fresh_schema(one)
+    import_paths(one, FIXTURES / "good")
+    two = make_app(
+        database_url,
+        SYNDICATION_RATELIMIT_FEEDS="",
+        SYNDICATION_RATELIMIT_API="5/minute",
+        SYNDICATION_STATS="off",
+        SYNDICATION_SOURCE_TIMEOUT=3,
+        SYNDICATION_SOURCE_BACKOFF=60,
+    )
+    assert one.test_client().get("/feed.rss").headers["ETag"] == two.test_client().get("/feed.rss").headers["ETag"]
+
+
 @pytest.mark.parametrize("path", ["/feed.rss", "/category/harbour.atom", "/tag/ferries.json", "/feed.atom"])
 def test_listing_queries_walk_an_index_instead_of_sorting(app, client, good_posts, path):
     """A cold feed reads its items in index order: a sort of the whole selection ("TEMP B-TREE FOR ORDER
