@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, datetime
 
-from peewee import DatabaseProxy, DateTimeField, Model
+from peewee import DatabaseProxy, DateTimeField, Model, __exception_wrapper__
 
 # Created unbound: the app factory (or a test) points it at a real database.
 db = DatabaseProxy()
@@ -67,4 +67,5 @@ class BaseModel(Model):
             sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update)
             sql += f' ON CONFLICT ("{conflict}") ' + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
         values = [tuple(f.db_value(row[f.name]) for f in fields) for row in rows]
-        database.cursor().executemany(sql, values)
+        with __exception_wrapper__:  # the drivers' errors as peewee's, as for every other query
+            database.cursor().executemany(sql, values)

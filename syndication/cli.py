@@ -1,5 +1,6 @@
 """Command-line tools, through Flask's click integration: `flask --app wsgi <command> --help`."""
 
+import functools
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from models.schema import Runner, migrate, pending
 from models.token import SCOPES
 
 from .backup import backup_command, restore_command
+from .database import UNAVAILABLE, failure_reason, location
 from .export import export_static
 from .importer import ImportReport, count_posts, import_posts, withdrawn_missing
 from .metrics import IMPORTED
@@ -250,6 +252,27 @@ def sources_fetch(names: tuple[str, ...], force: bool, quiet: bool) -> None:
         sys.exit(1)
 
 
+def _reporting_database_failures(command: click.Command) -> click.Command:
+    """Every command (and subcommand) answers a database that is down, locked, read-only or full with one
+    line naming it and why, and exit status 1, instead of a traceback."""
+    for sub in getattr(command, "commands", {}).values():
+        _reporting_database_failures(sub)
+    callback = command.callback
+    if callback is None:
+        return command
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except UNAVAILABLE as e:
+            detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise click.ClickException(f"The database {location()} failed: {failure_reason(e)} ({detail}).") from None
+
+    command.callback = run
+    return command
+
+
 def init_app(app: Flask) -> None:
     for command in (
         init_db_command,
@@ -263,4 +286,4 @@ def init_app(app: Flask) -> None:
         restore_command,
         sources_group,
     ):
-        app.cli.add_command(command)
+        app.cli.add_command(_reporting_database_failures(command))

@@ -21,8 +21,8 @@ CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL (unless the URL sets connect_
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:
-    """The drivers' own classes of the same failures: SQL run on a cursor directly (BaseModel.write_many)
-    raises them unwrapped by peewee."""
+    """The drivers' own classes of the same failures: SQL run on the driver's connection directly (the
+    cache's PRAGMA data_version) raises them unwrapped by peewee."""
     errors: list[type[Exception]] = [sqlite3.OperationalError, sqlite3.InterfaceError, sqlite3.InternalError]
     try:
         import psycopg2

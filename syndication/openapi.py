@@ -9,6 +9,13 @@ _TOO_MANY = {
 }
 
 
+_UNAVAILABLE = {
+    "description": "The database is down, locked, read-only or full; Retry-After says when to try again",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": _ERROR}},
+}
+
+
 def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
 
@@ -47,6 +54,7 @@ def document() -> dict:
                         "415": _error("Not application/json"),
                         "422": _error("Not a valid article; field names the problem"),
                         "429": _TOO_MANY,
+                        "503": _UNAVAILABLE,
                     },
                 },
                 "get": {
@@ -58,6 +66,7 @@ def document() -> dict:
                         "404": _error("No such article"),
                         "410": _error("Withdrawn"),
                         "429": _TOO_MANY,
+                        "503": _UNAVAILABLE,
                     },
                 },
                 "delete": {
@@ -68,6 +77,7 @@ def document() -> dict:
                         "403": _error("Token unknown, revoked or without the write scope"),
                         "404": _error("No such article"),
                         "429": _TOO_MANY,
+                        "503": _UNAVAILABLE,
                     },
                 },
             }

@@ -1,5 +1,6 @@
 """The command-line tools, as an operator runs them: `flask init-db`, `flask migrate`, `flask import-posts`."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,30 @@ def test_import_posts_into_a_new_sqlite_file_before_init_db(tmp_path):
     finally:
         if not db.is_closed():
             db.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///{tmp}", "postgresql://postgres@127.0.0.1:1/test"],
+    ids=["sqlite-a-folder", "postgresql-refused"],
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["init-db"],
+        ["migrate", "--status"],
+        ["import-posts", "{fixtures}"],
+        ["delete-post", "x"],
+        ["tokens", "list"],
+        ["sources", "list"],
+        ["sources", "fetch"],
+        ["stats"],
+    ],
+)
+def test_every_command_reports_a_database_that_is_down_in_one_line(tmp_path, url, args):
+    app = make_app(url.format(tmp=tmp_path))
+    args = [a.format(fixtures=FIXTURES / "good") for a in args]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1, result.output
+    assert re.fullmatch(r"Error: The database \S+ failed: .+\(.+\)\.\n", result.output), result.output
+    assert "Traceback" not in result.output

@@ -16,6 +16,7 @@ from contextlib import suppress
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import jsonschema
 import pytest
 
 from models import Article, Token, db
@@ -222,6 +223,9 @@ def test_sqlite_locked_by_another_writer(tmp_path):
         assert response.status_code == 503, response.data
         assert response.headers["Retry-After"] == "30"
         assert response.get_json()["error"] == "The database is locked by another writer; try again shortly."
+        documented = client.get("/api/v1/openapi.json").get_json()  # the API's description says so too
+        assert "503" in documented["paths"]["/articles/{article_id}"]["put"]["responses"]
+        jsonschema.validate(response.get_json(), documented["components"]["schemas"]["Error"])
     finally:
         locker.execute("ROLLBACK")
         locker.close()
