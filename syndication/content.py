@@ -9,7 +9,7 @@ import nh3
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 
-from .text import plain_text, shorten
+from .text import plain_text, shorten, xml_safe
 
 SUMMARY_LENGTH = 400
 
@@ -49,10 +49,12 @@ def _only_html_blocks(source: str) -> bool:
 _URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def _usable_url(element: str, attribute: str, value: str) -> str | None:
-    """nh3 checks the schemes of href and src, not of cite ("javascript:" stayed there); and it keeps
-    relative URLs as they are, even one that cannot be resolved ("//[x"), which would fail every output
-    that makes it absolute. Both are dropped."""
+def _usable_attribute(element: str, attribute: str, value: str) -> str | None:
+    """Every attribute value made XML-safe (entities such as "&#1;" decode to characters XML forbids)
+    before its URL is judged, so that what is judged is what is kept. nh3 checks the schemes of href and
+    src, not of cite ("javascript:" stayed there); and it keeps relative URLs as they are, even one that
+    cannot be resolved ("//[x"), which would fail every output that makes it absolute. Both are dropped."""
+    value = xml_safe(value)
     if attribute in ("href", "src", "cite"):
         try:
             scheme = urlsplit(value).scheme  # as browsers read it: tabs and newlines ignored
@@ -89,8 +91,9 @@ def render_body(source: str, markdown: bool = True) -> Body:
         url_schemes=_URL_SCHEMES,
         clean_content_tags={"script", "style"},
         link_rel="noopener",
-        attribute_filter=_usable_url,
-    ).strip()
+        attribute_filter=_usable_attribute,
+    )
+    clean = xml_safe(clean).strip()  # text too: "&#1;" in it is decoded, and written out as the character
     if not clean:
         raise EmptyBody("the body is empty after sanitizing")
     root = lxml_html.fragment_fromstring(clean, create_parent="div")

@@ -938,6 +938,17 @@ def test_cite_addresses_are_held_to_the_schemes_links_are(quote):
     assert "cite" not in draft.body and "q" in draft.body
 
 
+def test_control_characters_spelled_as_entities_never_reach_a_feed_nor_join_a_scheme(fuzz_app, tmp_path):
+    # nh3 decodes "&#1;" and writes the character out: XML forbids it (every feed holding it was a 500);
+    # and removed after the URL was judged, it made "java&#1;script:" a javascript: link.
+    body = '<p>a&#1;b <img src="x&#1;.png"> <a href="java&#1;script:alert(1)">c</a></p>'
+    draft = parse_post(f"---\ntitle: T\ndate: 2026-01-05\n---\n{body}", "x.md", ZONE)
+    assert draft.body == '<p>ab <img src="x.png"> <a rel="noopener">c</a></p>'
+    (tmp_path / "p.md").write_text(f"---\ntitle: T\ndate: 2026-01-05\n---\n{body}")
+    assert import_paths(fuzz_app, tmp_path / "p.md").counts["imported"] == 1
+    check_everything_served(fuzz_app)
+
+
 @pytest.mark.parametrize("value", ["0001-01-01 00:00 +1400", "9999-12-31 23:59 -1400", "0999-12-31"])
 def test_dates_outside_the_years_feeds_can_write_are_refused(value):
     with pytest.raises(PostError) as refused:
