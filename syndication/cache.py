@@ -26,6 +26,7 @@ from models.version import CATEGORY_NAMES, INDEX, SITE, FeedVersion, article_key
 from .dates import http_date
 from .feeds import EPOCH
 from .metrics import CACHE
+from .security import NOSNIFF, headers_for
 
 VALIDATORS = "syndication.validators"  # WSGI environ key: validators the hot path already read
 GZIP_SUFFIX = "-gz"  # the gzip-coded representation is a different one, so its strong ETag differs
@@ -162,14 +163,18 @@ def validator_headers(
         ("Last-Modified", http_date(last_modified)),
         ("Cache-Control", cache_control),
         ("Vary", "Accept-Encoding"),
-        ("X-Content-Type-Options", "nosniff"),
+        NOSNIFF,
     ]
 
 
 def represent(
     body: bytes, content_type: str, etag: str, last_modified: datetime, max_age: int, extra_headers=(), private=False
 ) -> Representation:
-    common = [*validator_headers(etag, last_modified, max_age, private=private)[1:], *extra_headers]
+    common = [
+        *validator_headers(etag, last_modified, max_age, private=private)[1:],
+        *headers_for(content_type),  # CSP and Referrer-Policy for pages, made once per representation
+        *extra_headers,
+    ]
     return Representation(body, content_type, etag, common)
 
 

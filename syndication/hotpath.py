@@ -32,6 +32,7 @@ from .cache import (
 from .database import FAILURE, UNAVAILABLE, discard, release
 from .metrics import REQUESTS
 from .ratelimit import FULL_COST, client_of, too_many_body, too_many_headers
+from .security import NOSNIFF
 from .site import feed_path, page_path
 
 _FEED = re.compile(r"^/(?:feed|(category|tag)/([^/+]+))\.(rss|atom|json)$")
@@ -136,7 +137,7 @@ class HotPath:
             client = client_of("", "", environ.get("REMOTE_ADDR", ""))
             if wait := self.limiter.charge("feeds", client, 1 if fresh else FULL_COST):
                 REQUESTS.labels(route, "429").inc()
-                start_response("429 Too Many Requests", too_many_headers(wait))
+                start_response("429 Too Many Requests", [*too_many_headers(wait), NOSNIFF])
                 return [too_many_body(wait)]
             self.record_poll(environ)  # subscriber statistics: one tuple appended (syndication.stats)
         REQUESTS.labels(route, "304" if fresh else "200").inc()

@@ -3,7 +3,7 @@
 from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
-from .. import site
+from .. import security, site
 from ..database import UNAVAILABLE, discard, failure_reason
 from ..http import RETRY_AFTER, stale_response
 from ..metrics import REQUESTS, exposition
@@ -71,7 +71,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        security.apply(response)
         route = request.url_rule.endpoint if request.url_rule else "unmatched"
         REQUESTS.labels(route, str(response.status_code)).inc()
         return response
