@@ -56,8 +56,9 @@ def run_property(name: str, prop, app, examples: int, until: float) -> tuple[int
 
         try:
             check()
-        except Exception as e:  # hypothesis has printed the falsifying case; keep fuzzing the others
-            failures.append("".join(traceback.format_exception_only(e)).strip())
+        except Exception as e:  # keep fuzzing the other properties
+            # With its notes: the falsifying case (shrunk), for each distinct failure hypothesis found.
+            failures.append("".join(traceback.format_exception(e)).strip())
             break
         if examples or time.monotonic() >= until:
             break
@@ -93,7 +94,7 @@ def main() -> int:
             where = f" on {database}" if database else ""
             print(f"{name}{where}: {tried} cases in {seconds:.0f} s ({outcomes}); {len(failures)} failures", flush=True)
             for failure in failures:
-                print(f"  FAILED: {failure[:2000]}")
+                print(f"  FAILED:\n{failure[-6000:]}")
             results.append((name, database, tried, failures))
     finally:
         if "postgresql" in urls:

@@ -150,9 +150,10 @@ def xml_dangers(root, where: str) -> list[str]:
             if etree.QName(element).localname == "link" and element.text.strip():
                 found += bad_url(element.text.strip(), label)  # RSS <link>
         for name, value in element.attrib.items():
-            found += dangers(value, where=f"{label}@{name}")
-            if name in XML_URL_ATTRIBUTES or name == "xmlUrl" or name == "htmlUrl":
-                found += bad_url(value, f"{label}@{name}")
+            if name in XML_URL_ATTRIBUTES or name in ("xmlUrl", "htmlUrl"):
+                found += bad_url(value, f"{label}@{name}")  # an address, used as one: its scheme matters
+            else:
+                found += dangers(value, where=f"{label}@{name}")
     return found
 
 
@@ -166,10 +167,9 @@ def json_dangers(value, where: str, key: str = "") -> list[str]:
         return [d for i, v in enumerate(value) for d in json_dangers(v, f"{where}[{i}]", key)]
     if not isinstance(value, str):
         return []
-    found = dangers(value, CONTENT_TAGS if key == "content_html" else None, where)
     if key in JSON_URLS:
-        found += bad_url(value, where)
-    return found
+        return bad_url(value, where)
+    return dangers(value, CONTENT_TAGS if key == "content_html" else None, where)
 
 
 # -- checking what the server serves ----------------------------------------------------------------
