@@ -16,6 +16,9 @@ threads = int(os.environ.get("SYNDICATION_THREADS", 2))
 timeout = 30  # a worker silent this long is restarted
 graceful_timeout = 30  # on SIGTERM/SIGHUP, workers finish their requests first
 keepalive = 5  # seconds an idle connection is kept for the client's next request
+# gunicorn's request limits stand (a 4094-byte request line, else 414; 100 headers of 8190 bytes, else 431;
+# tests/test_sweep.py sends worse). It answers `Server: gunicorn` without a version: no banner to hide,
+# and no setting drops the header.
 max_requests = 10000  # recycle workers now and then; jitter so they do not all restart at once
 max_requests_jitter = 1000
 accesslog = "-"
