@@ -47,6 +47,7 @@ def _only_html_blocks(source: str) -> bool:
 
 
 _URL_SCHEMES = {"http", "https", "mailto"}
+_WEB_SCHEMES = {"http", "https"}  # what an image or a quotation's source can be (not mailto:)
 
 
 def _usable_attribute(element: str, attribute: str, value: str) -> str | None:
@@ -60,7 +61,7 @@ def _usable_attribute(element: str, attribute: str, value: str) -> str | None:
             scheme = urlsplit(value).scheme  # as browsers read it: tabs and newlines ignored
         except ValueError:
             return None
-        if scheme and scheme.lower() not in _URL_SCHEMES:
+        if scheme and scheme.lower() not in (_URL_SCHEMES if attribute == "href" else _WEB_SCHEMES):
             return None
     return value
 

@@ -141,7 +141,11 @@ def _strip_chrome(body: str) -> tuple[str, str, dict[str, str]]:
             lines.pop()
         elif _NAV_LINE.match(line):
             for text, url in _NAV_LINK.findall(line):
-                if m := _CATEGORY_PATH.search(urlsplit(url).path):
+                try:
+                    path = urlsplit(url).path
+                except ValueError:  # "[x](http://[y)": not an address, so it names no category
+                    continue
+                if m := _CATEGORY_PATH.search(path):
                     names.setdefault(m.group(1), clean_title(_BACK_TO.sub("", text)) or m.group(1))
             lines.pop()
         else:
