@@ -258,8 +258,8 @@ def _reporting_database_failures(command: click.Command) -> click.Command:
     for sub in getattr(command, "commands", {}).values():
         _reporting_database_failures(sub)
     callback = command.callback
-    if callback is None:
-        return command
+    if callback is None or getattr(callback, "reports_database_failures", False):
+        return command  # the commands are module-level: every app made registers them again
 
     @functools.wraps(callback)
     def run(*args, **kwargs):
@@ -269,6 +269,7 @@ def _reporting_database_failures(command: click.Command) -> click.Command:
             detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise click.ClickException(f"The database {location()} failed: {failure_reason(e)} ({detail}).") from None
 
+    run.reports_database_failures = True
     command.callback = run
     return command
 

@@ -205,3 +205,13 @@ def test_every_command_reports_a_database_that_is_down_in_one_line(tmp_path, url
     assert result.exit_code == 1, result.output
     assert re.fullmatch(r"Error: The database \S+ failed: .+\(.+\)\.\n", result.output), result.output
     assert "Traceback" not in result.output
+
+
+def test_commands_are_wrapped_once_however_many_apps_are_made(tmp_path):
+    """The commands are module-level objects: wrapping them again for each app nests one more call each
+    time, until a process that makes many apps (the test suite, a long-lived runner) overflows the stack."""
+    for _ in range(3):
+        app = make_app(f"sqlite:///{tmp_path / 'x.db'}")
+    callback = app.cli.commands["tokens"].commands["list"].callback
+    assert callback.reports_database_failures
+    assert not getattr(callback.__wrapped__, "reports_database_failures", False)
