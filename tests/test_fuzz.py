@@ -723,8 +723,8 @@ def check_parsing(post: PostFile) -> None:
         assert not dangers(getattr(draft, name), where=name), getattr(draft, name)
     for _, display_name in draft.categories:
         assert not dangers(display_name or "", where="category name")
-    for name in ("image", "source_url"):
-        assert url_scheme(getattr(draft, name)) in ("", "http", "https"), (name, getattr(draft, name))
+    assert url_scheme(draft.image) in ("", "http", "https"), draft.image  # "": site-relative
+    assert not draft.source_url or url_scheme(draft.source_url) in WEB_SCHEMES, draft.source_url
 
 
 def check_import(app, tmp: Path, posts: list[PostFile]) -> None:

@@ -247,7 +247,7 @@ def sweep_app(database_url):
         db.close()
 
 
-def test_every_route_answers_every_malformed_request_with_a_reason_and_never_a_5xx(sweep_app):
+def test_every_route_answers_every_malformed_request_with_a_reason_and_never_a_5xx(sweep_app, record_property):
     app = sweep_app
     with app.app_context():
         tokens = {scope: Token.issue(f"sweep-{scope}", scope, []) for scope in ("write", "partner", "admin")}
@@ -301,6 +301,7 @@ def test_every_route_answers_every_malformed_request_with_a_reason_and_never_a_5
     total = sum(sent.values())
     answered_by_hot_path = total - reached_flask["requests"]
     print(f"\nswept {total} requests ({dict(sent)}); the hot path answered {answered_by_hot_path}, Flask the rest")
+    record_property("requests_swept", total)  # in the JUnit report, for the record
     assert answered_by_hot_path > (10 if postgres else 500), answered_by_hot_path
     assert reached_flask["requests"] > 3000, reached_flask
 
@@ -456,7 +457,7 @@ STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
 
 
 @pytest.mark.slow
-def test_raw_requests_against_gunicorn(tmp_path):
+def test_raw_requests_against_gunicorn(tmp_path, record_property):
     """What a test client cannot send (invalid UTF-8 in the raw path, broken request lines and headers),
     sent as bytes to gunicorn with this project's gunicorn.conf.py."""
     url = f"sqlite:///{tmp_path / 'site.db'}"
@@ -506,6 +507,7 @@ def test_raw_requests_against_gunicorn(tmp_path):
                 assert headers["content-security-policy"] == security.CONTENT_SECURITY_POLICY[1], name
                 assert headers["x-content-type-options"] == "nosniff", name
         print(f"\n{len(RAW_REQUESTS)} raw requests to gunicorn: statuses {dict(sorted(statuses.items()))}")
+        record_property("raw_requests", len(RAW_REQUESTS))
         assert statuses[200] >= 3 and statuses[400] >= 10, statuses
     finally:
         server.send_signal(signal.SIGTERM)
