@@ -129,12 +129,7 @@ class Article(BaseModel):
         """The selection's articles, newest first: `limit` of them older than `before`, or the `limit`
         nearest newer than `after`; `since`/`until` bound the publication time (archives). `bare`
         leaves out categories and tags (for "is there one more?")."""
-        query, published, article_id = cls._selected(selection)
-        query = query.where(cls.withdrawn.is_null())
-        if since:
-            query = query.where(published >= published.to_value(since))
-        if until:
-            query = query.where(published < published.to_value(until))
+        query, published, article_id = cls._live(selection, since, until)
         run = list if bare else cls._with_taxonomy
         if after:
             query = query.where(after.newer(published, article_id)).order_by(published, article_id)
@@ -142,6 +137,37 @@ class Article(BaseModel):
         if before:
             query = query.where(before.older(published, article_id))
         return run(query.order_by(published.desc(), article_id.desc()).limit(limit))
+
+    @classmethod
+    def count(
+        cls, selection: "Selection", since: datetime | None = None, until: datetime | None = None, cap: int = 0
+    ) -> int:
+        """How many of the selection's live articles were published in [since, until): a count over one
+        range of the listing's index. With `cap`, counting stops there ("are there more than N?")."""
+        query, _, _ = cls._live(selection, since, until)
+        return query.limit(cap).count() if cap else query.count()
+
+    @classmethod
+    def cursor_at(
+        cls, selection: "Selection", position: int, since: datetime | None = None, until: datetime | None = None
+    ) -> "Cursor | None":
+        """The cursor of the live article at `position` (0: the oldest) of those published in
+        [since, until), or None when there are not that many: where a part of a split archive begins."""
+        query, published, article_id = cls._live(selection, since, until)
+        query = query.select(published, article_id).order_by(published, article_id).offset(position).limit(1)
+        found = query.tuples().first()
+        return Cursor(published.python_value(found[0]), found[1]) if found else None
+
+    @classmethod
+    def _live(cls, selection: "Selection", since: datetime | None, until: datetime | None):
+        """_selected's (query, published, id) narrowed to live articles published in [since, until)."""
+        query, published, article_id = cls._selected(selection)
+        query = query.where(cls.withdrawn.is_null())
+        if since:
+            query = query.where(published >= published.to_value(since))
+        if until:
+            query = query.where(published < published.to_value(until))
+        return query, published, article_id
 
     @classmethod
     def withdrawn_since(cls, selection: "Selection", since: datetime, limit: int = 100) -> list["Article"]:
