@@ -21,7 +21,8 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_FEED_MAX_LIMIT": 100,
     "SYNDICATION_PAGE_LIMIT": 30,  # articles per HTML listing page
     "SYNDICATION_CACHE_BYTES": 64 * 1024 * 1024,  # rendered feeds and pages kept per worker process
-    "SYNDICATION_ARCHIVE_MAX_AGE": 7 * 86400,  # seconds: archives of months that have ended
+    "SYNDICATION_ARCHIVE_MAX_AGE": 7 * 86400,  # seconds: archives of periods that have ended
+    "SYNDICATION_ARCHIVE_MAX_ITEMS": 500,  # articles per archive document: busier months go by day
     "SYNDICATION_TOMBSTONE_DAYS": 30,  # withdrawn articles stay announced in Atom feeds this long
     "SYNDICATION_MEDIA_ROOT": "",  # folder of site-relative files (/uploads/…): enclosure lengths
     "SYNDICATION_WEBSUB_HUB": "",  # a WebSub hub to advertise and ping, e.g. https://hub.example/
@@ -35,6 +36,9 @@ DEFAULTS: dict[str, object] = {
     "SYNDICATION_SOURCE_MAX_BYTES": 5 * 1024 * 1024,  # a larger feed (after decompression) is refused
     "SYNDICATION_SOURCE_BACKOFF": 900,  # seconds after a first failure; doubles with each, up to a day
 }
+
+
+ARCHIVE_MAX_ITEMS_CEILING = 5000
 
 
 class ConfigError(ValueError):
@@ -106,6 +110,7 @@ def validate(config) -> None:
         "SYNDICATION_API_MAX_BYTES",
         "SYNDICATION_CACHE_MAX_AGE",
         "SYNDICATION_ARCHIVE_MAX_AGE",
+        "SYNDICATION_ARCHIVE_MAX_ITEMS",
         "SYNDICATION_TOMBSTONE_DAYS",
         "SYNDICATION_FEED_LIMIT",
         "SYNDICATION_FEED_MAX_LIMIT",
@@ -130,6 +135,12 @@ def validate(config) -> None:
         raise ConfigError(
             f"SYNDICATION_CACHE_MAX_AGE={age}: must be whole minutes that divide an hour, or divide a day "
             "(e.g. 60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)"
+        )
+    if config["SYNDICATION_ARCHIVE_MAX_ITEMS"] > ARCHIVE_MAX_ITEMS_CEILING:
+        # Archive documents are rendered whole: per 1,000 articles ~8 MB of feed and ~50 MB of a worker's memory.
+        raise ConfigError(
+            f"SYNDICATION_ARCHIVE_MAX_ITEMS={config['SYNDICATION_ARCHIVE_MAX_ITEMS']}: at most "
+            f"{ARCHIVE_MAX_ITEMS_CEILING} (larger archive documents take seconds and hundreds of MB to render)"
         )
     if config["SYNDICATION_FEED_LIMIT"] > config["SYNDICATION_FEED_MAX_LIMIT"]:
         raise ConfigError("SYNDICATION_FEED_LIMIT must not exceed SYNDICATION_FEED_MAX_LIMIT")

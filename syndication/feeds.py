@@ -3,14 +3,15 @@
 A feed definition knows neither HTTP nor XML. It names its title, its addresses and its items, and
 answers the item hooks; syndication.render turns a page of it into RSS, Atom or JSON Feed,
 syndication.views into HTTP. Every feed is a paged feed (RFC 5005 §3, pages keyed by a cursor so they do
-not shift when articles arrive) with monthly archives (RFC 5005 §4).
+not shift when articles arrive) with archives (RFC 5005 §4) by month, or by day in a month too busy for
+one document, or in numbered parts of a day too busy for one.
 """
 
 import mimetypes
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -59,6 +60,27 @@ class Page:
     tombstones: list[Article] = field(default_factory=list)  # RFC 6721, Atom only
 
 
+# Archive periods (RFC 5005 §4): a month; a day, where its month holds more articles than one archive
+# document may (SYNDICATION_ARCHIVE_MAX_ITEMS); a numbered part of a day, where the day does too.
+# Periods are in the site's zone. Years run as far as a post's date may (syndication/posts.py).
+FIRST_YEAR, LAST_YEAR = 1000, 9999
+# The end of time as far as articles go: later than any date a post may have (posts.py stops at
+# 9999-12-30 UTC), and still a datetime in every zone (midnight after 9999-12-31 is not).
+_END_OF_TIME = datetime(9999, 12, 31, 12, tzinfo=UTC)
+_PART_DIGITS = 6
+
+
+def _midnight(day: date, zone) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def _year(text: str, period: str) -> int:
+    year = int(text)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise NotFound(f"{period!r}: archives run from the year {FIRST_YEAR} to {LAST_YEAR}.")
+    return year
+
+
 @dataclass(frozen=True)
 class Month:
     year: int
@@ -67,9 +89,9 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> "Month":
         m = re.fullmatch(r"(\d{4})-(\d{2})", text)
-        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
+        if not m or not 1 <= int(m.group(2)) <= 12:
             raise NotFound(f"{text!r} is not an archive month (YYYY-MM).")
-        return cls(int(m.group(1)), int(m.group(2)))
+        return cls(_year(m.group(1), text), int(m.group(2)))
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -78,6 +100,8 @@ class Month:
         return datetime(self.year, self.month, 1, tzinfo=zone)
 
     def end(self, zone) -> datetime:
+        if (self.year, self.month) == (LAST_YEAR, 12):
+            return _END_OF_TIME
         following = Month(self.year + self.month // 12, self.month % 12 + 1)
         return following.start(zone)
 
@@ -85,6 +109,86 @@ class Month:
     def of(cls, moment: datetime, zone) -> "Month":
         local = moment.astimezone(zone)
         return cls(local.year, local.month)
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+
+    @classmethod
+    def parse(cls, text: str) -> "Day":
+        m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+        if not m:
+            raise NotFound(f"{text!r} is not an archive day (YYYY-MM-DD).")
+        try:
+            return cls(date(_year(m.group(1), text), int(m.group(2)), int(m.group(3))))
+        except ValueError as e:  # 2026-02-30: "day is out of range for month"
+            raise NotFound(f"{text!r} is not an archive day: {e}.") from None
+
+    def __str__(self) -> str:
+        return self.date.isoformat()
+
+    def start(self, zone) -> datetime:
+        return _midnight(self.date, zone)
+
+    def end(self, zone) -> datetime:
+        if self.date == date.max:
+            return _END_OF_TIME
+        return _midnight(self.date + timedelta(days=1), zone)
+
+    @classmethod
+    def of(cls, moment: datetime, zone) -> "Day":
+        return cls(moment.astimezone(zone).date())
+
+
+@dataclass(frozen=True)
+class Part:
+    """One of the documents a day too busy for one is archived in: part 1 holds its oldest articles."""
+
+    day: Day
+    number: int
+
+    @classmethod
+    def parse(cls, day: str, number: str) -> "Part":
+        if not re.fullmatch(rf"[1-9]\d{{0,{_PART_DIGITS - 1}}}", number):
+            raise NotFound(f"{number!r} is not a part of a day's archive (1, 2, 3, …).")
+        return cls(Day.parse(day), int(number))
+
+    def __str__(self) -> str:
+        return f"{self.day}/{self.number}"
+
+    def start(self, zone) -> datetime:
+        return self.day.start(zone)
+
+    def end(self, zone) -> datetime:
+        return self.day.end(zone)
+
+
+Period = Month | Day | Part
+
+
+def month_of(period: Period) -> Month:
+    day = period.day if isinstance(period, Part) else period
+    return Month(day.date.year, day.date.month) if isinstance(day, Day) else day
+
+
+def parse_period(text: str) -> Period:
+    """The period an archive address names: 2026-03, 2026-03-05 or 2026-03-05/2 (404 with the reason)."""
+    day, slash, number = text.partition("/")
+    if slash:
+        return Part.parse(day, number)
+    if re.fullmatch(r"\d+-\d+-\d+", text):
+        return Day.parse(text)
+    return Month.parse(text)
+
+
+class Split(Exception):
+    """A period whose archive is not one document (it holds more articles than one may): its articles
+    are in `first` and in the documents that follow it by next-archive."""
+
+    def __init__(self, period: Period, first: Period, reason: str):
+        super().__init__(reason)
+        self.period, self.first, self.reason = period, first, reason
 
 
 def canonical_query(kind: str, selection: Selection, content: str = "", **extra: str) -> str:
@@ -143,8 +247,8 @@ class Feed:
     def feed_path(self, fmt: str, **extra: str) -> str:
         return urls.feed_path(self.kind, self.names, fmt, self.query(**extra))
 
-    def archive_path(self, month: "Month", fmt: str) -> str:
-        return urls.archive_path(self.kind, self.names, month, fmt, self.query())
+    def archive_path(self, period: Period, fmt: str) -> str:
+        return urls.archive_path(self.kind, self.names, period, fmt, self.query())
 
     def feed_id(self) -> str:
         # RFC 4287 §4.2.6: permanent and universally unique; like item ids, free of the host name.
@@ -153,6 +257,16 @@ class Feed:
 
     def items(self, limit: int, before: Cursor | None = None, after: Cursor | None = None, **bounds):
         return Article.listing(self.selection, limit, before=before, after=after, **bounds)
+
+    def count(self, period: Period, cap: int = 0) -> int:
+        """How many articles the period holds (counting stops at `cap`, when given)."""
+        zone = self.site.zone
+        return Article.count(self.selection, since=period.start(zone), until=period.end(zone), cap=cap)
+
+    def cursor_at(self, period: Period, position: int) -> Cursor | None:
+        """The cursor of the period's article at `position`, oldest first (None: there are not so many)."""
+        zone = self.site.zone
+        return Article.cursor_at(self.selection, position, since=period.start(zone), until=period.end(zone))
 
     def updated(self, items: list[Article]) -> datetime:
         """The newest change among the items: the feed's own update time."""
@@ -309,9 +423,10 @@ def feed_page(
     before: Cursor | None = None,
     after: Cursor | None = None,
     tombstone_days: int = 30,
+    archive_max_items: int = 500,
 ) -> Page:
     """A page of the feed (RFC 5005 §3): the first (the subscription document) unless a cursor says
-    otherwise, with first/last/next/previous links, and the archive of the newest month."""
+    otherwise, with first/last/next/previous links, and the newest archive document."""
     site = feed.site
     fetched = feed.items(limit + 1, before=before, after=after)
     if after:
@@ -334,7 +449,15 @@ def feed_page(
         links["previous"] = site.url(feed.feed_path(fmt, **paging, after=items[0].cursor.encode()))
     newest = items[:1] if before is None and after is None else feed.items(1, bare=True)
     if newest:  # RFC 5005 §4: the subscription document points into the archives
-        links["prev-archive"] = site.url(feed.archive_path(Month.of(newest[0].published, site.zone), fmt))
+        month = Month.of(newest[0].published, site.zone)
+        start = month.start(site.zone)
+        # The first page often holds the newest month whole: then it tells its size, with no count.
+        whole = before is None and after is None and (not older or fetched[-1].published < start)
+        if whole and sum(a.published >= start for a in fetched) <= archive_max_items:
+            archive = month
+        else:
+            archive = archive_holding(feed, newest[0].published, archive_max_items, newest=True)
+        links["prev-archive"] = site.url(feed.archive_path(archive, fmt))
     tombstones = []
     if fmt == "atom" and before is None and after is None:
         since = datetime.now(UTC) - timedelta(days=tombstone_days)
@@ -342,20 +465,71 @@ def feed_page(
     return Page(items, links, tombstones=tombstones)
 
 
-def archive_page(feed: Feed, fmt: str, month: Month) -> Page:
-    """The complete archive of one month (RFC 5005 §4), linked to its neighbours that have articles."""
+def archive_holding(feed: Feed, moment: datetime, max_items: int, newest: bool, inside: Month | None = None) -> Period:
+    """The archive document that holds the article published at `moment`, the newest (or the oldest,
+    newest=False) of its period: its month, unless the month holds more than `max_items` articles, then
+    its day, unless the day does too, then the day's last (first) part. `inside`: a month whose days are
+    the documents whatever its size (the asking document is one of its days). Counts stop at max_items + 1,
+    but for the number of parts of a busy day (a count over that day's range of the index)."""
+    zone = feed.site.zone
+    month = Month.of(moment, zone)
+    if month != inside and feed.count(month, cap=max_items + 1) <= max_items:
+        return month
+    day = Day.of(moment, zone)
+    held = feed.count(day) if newest else feed.count(day, cap=max_items + 1)
+    if held <= max_items:
+        return day
+    return Part(day, -(-held // max_items) if newest else 1)
+
+
+def archive_page(feed: Feed, fmt: str, period: Period, max_items: int) -> Page:
+    """The archive of one period (RFC 5005 §4), linked to the documents of its neighbours that hold
+    articles, each at the granularity its own month needs. A month or a day with more than `max_items`
+    articles raises Split (its articles are archived in smaller documents); so does a part of a day that
+    needs none (the day's one document is its archive); a part past the day's last is NotFound. No more
+    than max_items + 1 articles are read."""
     site = feed.site
-    start, end = month.start(site.zone), month.end(site.zone)
-    items = feed.items(100_000, since=start, until=end)
+    zone = site.zone
+    start, end = period.start(zone), period.end(zone)
+    month = month_of(period)
+    whole = period.day if isinstance(period, Part) else period  # the period as one document
+    busy = feed.count(whole, cap=max_items + 1) > max_items
+    newest_cursor = None  # a part's newest article: the next part begins after it
+    if isinstance(period, Part):
+        if not busy:
+            raise Split(period, whole, f"{whole} holds no more than {max_items} articles: its archive is one document.")
+        after = Cursor(start, "") if period.number == 1 else feed.cursor_at(whole, (period.number - 1) * max_items - 1)
+        items = feed.items(max_items, after=after, until=end) if after else []
+        if not items:
+            parts = -(-feed.count(whole) // max_items)
+            raise NotFound(f"The archive of {whole} has {parts} parts, not {period.number}.")
+        newest_cursor = items[0].cursor
+    else:
+        # max_items + 1: an article that arrived since the count is noticed, not cut off
+        items = [] if busy else feed.items(max_items + 1, since=start, until=end)
+        if busy or len(items) > max_items:
+            oldest = feed.items(1, after=Cursor(start, ""), until=end, bare=True)[0]
+            first = archive_holding(feed, oldest.published, max_items, newest=False, inside=month)
+            granularity = "day" if isinstance(period, Month) else "part"
+            raise Split(
+                period,
+                first,
+                f"{period} holds more than {max_items} articles: its archive is split by {granularity}, "
+                f"from {first} on (each links the next by next-archive).",
+            )
     links = {
-        "self": site.url(feed.archive_path(month, fmt)),
+        "self": site.url(feed.archive_path(period, fmt)),
         "current": site.url(feed.feed_path(fmt)),
         "alternate": site.url(feed.page_path()),
     }
-    earlier = feed.items(1, before=Cursor(start, ""), bare=True)
-    if earlier:
-        links["prev-archive"] = site.url(feed.archive_path(Month.of(earlier[0].published, site.zone), fmt))
-    later = feed.items(1, after=Cursor(end, ""), bare=True)
-    if later:
-        links["next-archive"] = site.url(feed.archive_path(Month.of(later[0].published, site.zone), fmt))
+    if isinstance(period, Part) and period.number > 1:
+        links["prev-archive"] = site.url(feed.archive_path(Part(whole, period.number - 1), fmt))
+    elif earlier := feed.items(1, before=Cursor(start, ""), bare=True):
+        previous = archive_holding(feed, earlier[0].published, max_items, newest=True, inside=month)
+        links["prev-archive"] = site.url(feed.archive_path(previous, fmt))
+    if newest_cursor and feed.items(1, after=newest_cursor, until=end, bare=True):
+        links["next-archive"] = site.url(feed.archive_path(Part(whole, period.number + 1), fmt))
+    elif later := feed.items(1, after=Cursor(end, ""), bare=True):
+        following = archive_holding(feed, later[0].published, max_items, newest=False, inside=month)
+        links["next-archive"] = site.url(feed.archive_path(following, fmt))
     return Page(items, links, archive=True)

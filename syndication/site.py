@@ -83,8 +83,10 @@ def feed_path(kind: str, names: tuple[str, ...], fmt: str, query: str = "") -> s
     return f"{base_path(kind, names)}.{fmt}{query}"
 
 
-def archive_path(kind: str, names: tuple[str, ...], month: object, fmt: str, query: str = "") -> str:
-    return f"{base_path(kind, names)}/{month}.{fmt}{query}"
+def archive_path(kind: str, names: tuple[str, ...], period: object, fmt: str, query: str = "") -> str:
+    """An archive document (RFC 5005 §4): period is a month (2026-03), a day (2026-03-05) or a part of a
+    day (2026-03-05/2), as syndication.feeds spells them."""
+    return f"{base_path(kind, names)}/{period}.{fmt}{query}"
 
 
 def page_path(kind: str, names: tuple[str, ...], query: str = "") -> str:

@@ -1,15 +1,20 @@
 """Paged feeds and monthly archives (RFC 5005), read back the way feed readers read them."""
 
 import json
+import re
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from lxml import etree
 
-from .conftest import FIXTURES, SITE_URL, article_ids, import_paths
+from models import Token, db
+from syndication.config import DEFAULTS, ConfigError, validate
+
+from .conftest import FIXTURES, SITE_URL, article_ids, fresh_schema, import_paths, make_app
 
 ATOM = "http://www.w3.org/2005/Atom"
 HISTORY = "http://purl.org/syndication/history/1.0"
@@ -399,3 +404,326 @@ def test_conditional_get_of_an_archive(app, client, tmp_path, fmt):
     assert b"Dredging delayed" in changed.data
     assert article_ids(changed.data, fmt) == JANUARY
     assert client.get(f"/feed/2026-01.{fmt}", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
+
+
+# -- archives of busy periods -----------------------------------------------------------------------
+
+MAX_ITEMS = 5  # SYNDICATION_ARCHIVE_MAX_ITEMS for the busy site below
+
+
+def busy_posts():
+    """(name, date, tags) of a site where January 2026 is too busy for one archive document of five
+    (twenty articles), 5 January too busy for one day document (twelve: three parts), 6 January exactly
+    full (five), and the months around it small. Newest first."""
+    posts = [("2026-02-14-valentine-ferry", "2026-02-14 09:00:00 +0800", ())]
+    posts += [("2026-02-02-ice", "2026-02-02 09:00:00 +0800", ()), ("2026-02-01-thaw", "2026-02-01 09:00:00 +0800", ())]
+    posts += [("2026-01-20-quiet", "2026-01-20 09:00:00 +0800", ("calm",))]
+    posts += [(f"2026-01-06-full-{n}", f"2026-01-06 {10 + n}:00:00 +0800", ()) for n in range(5, 0, -1)]
+    # Twelve on 5 January, one each hour; the fifth and sixth oldest share their time, so the boundary
+    # between the first and the second part falls between two articles published at the same moment.
+    hours = [20, 19, 18, 17, 16, 15, 14, 13, 12, 12, 11, 10]
+    posts += [
+        (f"2026-01-05-storm-{n:02d}", f"2026-01-05 {h}:00:00 +0800", ("storm",))
+        for n, h in zip(range(12, 0, -1), hours, strict=True)
+    ]
+    posts += [("2026-01-03-fog-b", "2026-01-03 18:00:00 +0800", ("calm",))]
+    posts += [("2026-01-03-fog-a", "2026-01-03 08:00:00 +0800", ("calm",))]
+    posts += [("2025-11-20-ferries", "2025-11-20 09:00:00 +0800", ("calm",))]
+    posts += [("2025-11-10-buoys", "2025-11-10 09:00:00 +0800", ())]
+    return posts
+
+
+BUSY = [name for name, _, _ in busy_posts()]
+# The archive documents, newest first, as prev-archive visits them: each month whole, but January by day,
+# and 5 January in parts (oldest first: part 1 holds the day's five oldest articles).
+BUSY_CHAIN = [
+    ("2026-02", BUSY[:3]),
+    ("2026-01-20", BUSY[3:4]),
+    ("2026-01-06", BUSY[4:9]),
+    ("2026-01-05/3", BUSY[9:11]),
+    ("2026-01-05/2", BUSY[11:16]),
+    ("2026-01-05/1", BUSY[16:21]),
+    ("2026-01-03", BUSY[21:23]),
+    ("2025-11", BUSY[23:25]),
+]
+
+
+@pytest.fixture
+def busy(database_url, tmp_path):
+    """An app whose archive documents hold at most five articles, with busy_posts() imported."""
+    app = make_app(database_url, SYNDICATION_ARCHIVE_MAX_ITEMS=MAX_ITEMS)
+    fresh_schema(app)
+    folder = tmp_path / "busy"
+    for name, date, tags in busy_posts():
+        write_post(folder, name, date, tags=tags)
+    imported(app, folder)
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+def follow(client, path: str, fmt: str, rel: str) -> list[tuple[str, list[str], dict[str, str]]]:
+    """Every document reached from `path` by following `rel`: (path, article ids, links)."""
+    visited = []
+    while path:
+        data = fetch(client, path).data
+        assert is_archive(data, fmt), path
+        found = links(data, fmt)
+        assert relative(found["self"]) == path
+        visited.append((path, article_ids(data, fmt), found))
+        assert len(visited) <= 50, "archive links go round in circles"
+        path = relative(found[rel]) if rel in found else None
+    return visited
+
+
+@pytest.mark.parametrize("fmt", XML_FORMATS)
+def test_prev_archive_chain_holds_every_article_once_in_small_documents(busy, fmt):
+    client = busy.test_client()
+    newest = relative(links(fetch(client, f"/feed.{fmt}").data, fmt)["prev-archive"])
+    # The same whether the first page holds the newest month whole or not (then it is counted).
+    assert relative(links(fetch(client, f"/feed.{fmt}?limit=1").data, fmt)["prev-archive"]) == newest
+    visited = follow(client, newest, fmt, "prev-archive")
+    assert [(path, ids) for path, ids, _ in visited] == [(f"/feed/{p}.{fmt}", ids) for p, ids in BUSY_CHAIN]
+    seen = [article for _, ids, _ in visited for article in ids]
+    assert sorted(seen) == sorted(BUSY) and len(seen) == len(set(seen))  # each article in exactly one
+    assert all(len(ids) <= MAX_ITEMS for _, ids, _ in visited)
+    # The links agree: each document's next-archive is the one that led to it; the ends have none.
+    assert "next-archive" not in visited[0][2]
+    for (newer, _, _), (_, _, older_links) in pairwise(visited):
+        assert relative(older_links["next-archive"]) == newer
+    assert all(found["current"] == f"{SITE_URL}/feed.{fmt}" for _, _, found in visited)
+
+
+@pytest.mark.parametrize("fmt", XML_FORMATS)
+def test_next_archive_chain_visits_the_same_documents_oldest_first(busy, fmt):
+    visited = follow(busy.test_client(), f"/feed/2025-11.{fmt}", fmt, "next-archive")
+    assert [(path, ids) for path, ids, _ in visited] == [(f"/feed/{p}.{fmt}", ids) for p, ids in BUSY_CHAIN[::-1]]
+
+
+def test_json_archives_hold_what_the_xml_ones_do(busy):
+    client = busy.test_client()
+    for period, ids in BUSY_CHAIN:
+        data = fetch(client, f"/feed/{period}.json").data
+        assert article_ids(data, "json") == ids
+        assert json.loads(data)["feed_url"] == f"{SITE_URL}/feed/{period}.json"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_busy_month_answers_303_to_its_first_day(busy, fmt):
+    response = busy.test_client().get(f"/feed/2026-01.{fmt}")
+    assert response.status_code == 303
+    assert relative(response.headers["Location"]) == f"/feed/2026-01-03.{fmt}"
+    reason = one_line_reason(response)
+    assert "2026-01" in reason and "more than 5" in reason and "2026-01-03" in reason
+    assert "max-age=604800" in response.headers["Cache-Control"]  # January has ended: it stays split
+    assert len(response.data) < 300  # never a render of the month
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_busy_day_answers_303_to_its_first_part(busy, fmt):
+    client = busy.test_client()
+    response = client.get(f"/feed/2026-01-05.{fmt}")
+    assert response.status_code == 303
+    assert relative(response.headers["Location"]) == f"/feed/2026-01-05/1.{fmt}"
+    assert "2026-01-05" in one_line_reason(response)
+    assert article_ids(fetch(client, relative(response.headers["Location"])).data, fmt) == BUSY[16:21]
+
+
+def test_the_303_keeps_the_feeds_parameters(busy):
+    response = busy.test_client().get("/feed/2026-01.atom?content=summary&exclude=storm")
+    assert response.status_code == 303
+    assert relative(response.headers["Location"]) == "/feed/2026-01-03.atom?content=summary&exclude=storm"
+
+
+def test_a_partners_303_keeps_its_key_and_stays_private(busy):
+    with busy.app_context():
+        secret = Token.issue("wire", "partner", [])
+        db.close()
+    response = busy.test_client().get(f"/feed/2026-01.rss?key={secret}")
+    assert response.status_code == 303
+    assert relative(response.headers["Location"]) == f"/feed/2026-01-03.rss?key={secret}"
+    assert response.headers["Cache-Control"].startswith("private")
+    by_header = busy.test_client().get("/feed/2026-01.rss", headers={"Authorization": f"Bearer {secret}"})
+    assert relative(by_header.headers["Location"]) == "/feed/2026-01-03.rss"
+    assert by_header.headers["Cache-Control"].startswith("private")
+
+
+def test_a_part_of_a_day_that_needs_none_answers_303_to_the_day(busy):
+    response = busy.test_client().get("/feed/2026-01-06/1.rss")
+    assert response.status_code == 303
+    assert relative(response.headers["Location"]) == "/feed/2026-01-06.rss"
+    assert "2026-01-06" in one_line_reason(response)
+
+
+def test_a_part_past_the_last_is_404_with_the_number_of_parts(busy):
+    response = busy.test_client().get("/feed/2026-01-05/4.atom")
+    assert response.status_code == 404
+    assert "3 parts" in one_line_reason(response)
+
+
+@pytest.mark.parametrize("fmt", XML_FORMATS)
+def test_day_archives_exist_in_months_that_need_none(busy, fmt):
+    """A day of a small month is an archive too, linked to its neighbours by day within the month."""
+    client = busy.test_client()
+    data = fetch(client, f"/feed/2025-11-10.{fmt}").data
+    assert article_ids(data, fmt) == ["2025-11-10-buoys"]
+    assert "prev-archive" not in links(data, fmt)
+    assert relative(links(data, fmt)["next-archive"]) == f"/feed/2025-11-20.{fmt}"
+    later = fetch(client, f"/feed/2025-11-20.{fmt}").data
+    assert relative(links(later, fmt)["prev-archive"]) == f"/feed/2025-11-10.{fmt}"
+    assert relative(links(later, fmt)["next-archive"]) == f"/feed/2026-01-03.{fmt}"  # January goes by day
+    feb = fetch(client, f"/feed/2026-02-01.{fmt}").data
+    assert article_ids(feb, fmt) == ["2026-02-01-thaw"]
+    assert relative(links(feb, fmt)["prev-archive"]) == f"/feed/2026-01-20.{fmt}"
+    assert relative(links(feb, fmt)["next-archive"]) == f"/feed/2026-02-02.{fmt}"
+    empty = fetch(client, f"/feed/2026-01-04.{fmt}").data
+    assert article_ids(empty, fmt) == []
+    assert relative(links(empty, fmt)["prev-archive"]) == f"/feed/2026-01-03.{fmt}"
+    assert relative(links(empty, fmt)["next-archive"]) == f"/feed/2026-01-05/1.{fmt}"
+
+
+def test_category_and_tag_archives_are_split_by_their_own_counts(busy):
+    client = busy.test_client()
+    # Every article is in harbour; only 5 January's are tagged storm.
+    assert client.get("/category/harbour/2026-01.rss").status_code == 303
+    tag_month = client.get("/tag/storm/2026-01.json")
+    assert tag_month.status_code == 303
+    assert relative(tag_month.headers["Location"]) == "/tag/storm/2026-01-05/1.json"
+    # The tag's subscription document points at the newest part of its busy day.
+    newest = relative(links(fetch(client, "/tag/storm.atom").data, "atom")["prev-archive"])
+    assert newest == "/tag/storm/2026-01-05/3.atom"
+    visited = follow(client, newest, "atom", "prev-archive")
+    assert [ids for _, ids, _ in visited] == [BUSY[9:11], BUSY[11:16], BUSY[16:21]]
+    # A tag with few articles in January keeps the month whole.
+    calm = fetch(client, "/tag/calm/2026-01.rss").data
+    assert article_ids(calm, "rss") == ["2026-01-20-quiet", "2026-01-03-fog-b", "2026-01-03-fog-a"]
+    assert relative(links(calm, "rss")["prev-archive"]) == "/tag/calm/2025-11.rss"
+
+
+@pytest.mark.parametrize("value", [0, -5, "500", 2.5, None, 5001, 10**9])
+def test_archive_max_items_must_be_a_whole_number_from_1_to_5000(value):
+    with pytest.raises(ConfigError, match="SYNDICATION_ARCHIVE_MAX_ITEMS"):
+        validate({**DEFAULTS, "SYNDICATION_ARCHIVE_MAX_ITEMS": value})
+    for fine in (1, 5000):
+        validate({**DEFAULTS, "SYNDICATION_ARCHIVE_MAX_ITEMS": fine})
+
+
+@pytest.mark.parametrize(
+    "path, named",
+    [
+        ("/feed/2026-02-30.rss", "2026-02-30"),
+        ("/feed/2026-02-29.atom", "2026-02-29"),  # 2026 is no leap year
+        ("/feed/2026-13-01.json", "2026-13-01"),
+        ("/feed/2026-01-00.rss", "2026-01-00"),
+        ("/feed/2026-1-05.rss", "2026-1-05"),
+        ("/feed/2026-01-5.rss", "2026-01-5"),
+        ("/feed/0999-12-31.rss", "0999-12-31"),
+        ("/feed/0999-12.rss", "0999-12"),
+        ("/feed/2026-01-05/0.rss", "0"),
+        ("/feed/2026-01-05/01.rss", "01"),
+        ("/feed/2026-01-05/x.atom", "x"),
+        ("/feed/2026-01-05/9999999.atom", "9999999"),
+        ("/feed/2026-01/1.rss", "2026-01"),
+        ("/feed/2026-02-30/1.rss", "2026-02-30"),
+        ("/category/harbour/2026-02-30.rss", "2026-02-30"),
+        ("/tag/storm/2026-04-31/2.json", "2026-04-31"),
+    ],
+)
+def test_impossible_days_and_parts_are_404_with_a_reason(busy, path, named):
+    response = busy.test_client().get(path)
+    assert response.status_code == 404
+    assert named in one_line_reason(response)
+
+
+def test_archives_reach_from_the_year_1000_to_9999(app, client, tmp_path):
+    """Archives run as far as a post's date may: an article from before 1970 is in the chain too."""
+    imported(app, write_post(tmp_path / "old", "1965-07-01-old-pier", "1965-07-01 09:00:00 +0800"))
+    newest = relative(links(fetch(client, "/feed.atom").data, "atom")["prev-archive"])
+    assert newest == "/feed/1965-07.atom"
+    assert article_ids(fetch(client, newest).data, "atom") == ["1965-07-01-old-pier"]
+    assert article_ids(fetch(client, "/feed/1965-07-01.atom").data, "atom") == ["1965-07-01-old-pier"]
+    for path in ("/feed/1000-01.rss", "/feed/9999-12.rss", "/feed/9999-12-31.rss", "/feed/1000-01-01.json"):
+        assert article_ids(fetch(client, path).data, path.rsplit(".", 1)[1]) == []
+
+
+def test_cache_control_of_day_archives_and_parts(busy):
+    client = busy.test_client()
+    for path in ("/feed/2026-01-06.atom", "/feed/2026-01-05/2.atom", "/feed/2025-11-10.json"):
+        ended = fetch(client, path).headers["Cache-Control"]
+        assert "max-age=604800" in ended.replace(" ", "").split(","), (path, ended)
+    today = datetime.now(ZoneInfo("Asia/Shanghai"))
+    running = fetch(client, f"/feed/{today:%Y-%m-%d}.atom").headers["Cache-Control"]
+    assert "max-age=300" in running.replace(" ", "").split(","), running
+
+
+def test_ended_archives_do_not_change_when_articles_arrive(busy, tmp_path):
+    """RFC 5005 §4: once its period is over, an archive document keeps its contents."""
+    client = busy.test_client()
+    before = {period: article_ids(fetch(client, f"/feed/{period}.rss").data, "rss") for period, _ in BUSY_CHAIN}
+    later = tmp_path / "later"
+    for n in range(1, 8):  # March becomes busy too
+        write_post(later, f"2026-03-0{n}-spring", f"2026-03-0{n} 09:00:00 +0800")
+    imported(busy, later)
+    after = {period: article_ids(fetch(client, f"/feed/{period}.rss").data, "rss") for period, _ in BUSY_CHAIN}
+    assert after == before
+    feb = links(fetch(client, "/feed/2026-02.rss").data, "rss")
+    assert relative(feb["next-archive"]) == "/feed/2026-03-01.rss"  # the only link that moved
+    assert client.get("/feed/2026-03.rss").status_code == 303
+
+
+def test_a_month_under_way_is_split_once_it_grows_too_busy(busy, tmp_path):
+    """While a month runs, its archive grows; past the maximum its address sends readers to its days,
+    and a reader revalidating the copy it had gets the 303, not a 304."""
+    client = busy.test_client()
+    folder = tmp_path / "april"
+    for n in range(1, 6):
+        write_post(folder, f"2026-04-0{n}-works", f"2026-04-0{n} 09:00:00 +0800")
+    imported(busy, folder)
+    whole = fetch(client, "/feed/2026-04.atom")
+    assert len(article_ids(whole.data, "atom")) == MAX_ITEMS
+    imported(busy, write_post(folder, "2026-04-09-more-works", "2026-04-09 09:00:00 +0800"))
+    again = client.get("/feed/2026-04.atom", headers={"If-None-Match": whole.headers["ETag"]})
+    assert again.status_code == 303
+    assert relative(again.headers["Location"]) == "/feed/2026-04-01.atom"
+    days = follow(client, "/feed/2026-04-01.atom", "atom", "next-archive")
+    assert [len(ids) for _, ids, _ in days] == [1, 1, 1, 1, 1, 1]
+
+
+def test_archive_queries_are_bounded_and_walk_an_index(busy):
+    """Deciding whether a period fits in one document counts at most max + 1 rows of an index range; no
+    query reads more than max + 1 articles, however busy the month (SQLite: EXPLAIN QUERY PLAN)."""
+    from .test_cache import QueryLog
+
+    client = busy.test_client()
+    paths = ["/feed/2026-01.rss", "/feed/2026-01-05.rss", "/feed/2026-01-05/2.rss", "/tag/storm/2026-01-05/3.atom"]
+    paths += ["/category/harbour/2026-01-06.json", "/feed/2026-02.atom", "/feed/2026-01-03.rss"]
+    with QueryLog() as log:
+        for path in paths:
+            assert client.get(path).status_code in (200, 303), path
+    reads = [(sql, params) for sql, params in log.params if sql.startswith("SELECT") and '"article" AS' in sql]
+    kinds = set()
+    for sql, params in reads:
+        sql = sql.replace("%s", "?")  # PostgreSQL's placeholders
+        if "COUNT(" in sql:
+            if 'LIMIT ?) AS "_wrapped"' in sql:
+                kinds.add("capped count")
+                assert params[-2] == MAX_ITEMS + 1, (sql, params)
+            else:  # only the number of parts of a busy day is counted in full: over that day's range
+                kinds.add("count of a day")
+                assert '"published" >= ?' in sql and '"published" < ?' in sql, sql
+                assert params[-2] - params[-3] == timedelta(days=1), params
+        elif "OFFSET ?" in sql:  # where a part begins: one row, its time and id only
+            kinds.add("offset")
+            assert params[-2] == 1 and '"body"' not in sql, (sql, params)
+        elif "ORDER BY" in sql and '"body"' in sql:
+            kinds.add("articles")
+            assert params[-1] <= MAX_ITEMS + 1, (sql, params)
+    assert kinds == {"capped count", "count of a day", "offset", "articles"}
+    if "sqlite" in busy.config["SYNDICATION_DATABASE_URL"]:
+        with busy.app_context():
+            for sql, params in reads:
+                if "COUNT(" in sql or "ORDER BY" in sql:
+                    plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+                    assert "TEMP B-TREE" not in plan, (sql, plan)
+                    assert re.search(r"SEARCH \w+ USING (COVERING )?INDEX \w*published", plan), (sql, plan)
+            db.close()

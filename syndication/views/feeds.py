@@ -1,11 +1,11 @@
-"""Feed addresses: the site, category and tag feeds (one tag or several), their pages and monthly
-archives, and the OPML index. Thin: read the parameters, name the target, say how to render it, let
-syndication.http answer."""
+"""Feed addresses: the site, category and tag feeds (one tag or several), their pages and archives (by
+month, day, or part of a day), and the OPML index. Thin: read the parameters, name the target, say how to
+render it, let syndication.http answer."""
 
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlencode
 
-from flask import Blueprint, current_app, redirect, request
+from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from models import Article, Selection, Tag, Token
@@ -14,7 +14,7 @@ from models.websub import KnownFeed
 from .. import feeds
 from ..auth import presented_secret, require_token
 from ..cache import feed_target, opml_target, websub_links
-from ..feeds import EPOCH, Month
+from ..feeds import EPOCH, Split, parse_period
 from ..http import versioned_response
 from ..opml import render_opml
 from ..params import FeedParams, feed_params
@@ -63,8 +63,8 @@ def _partner(kind: str, names: tuple[str, ...]) -> Token | None:
     return token
 
 
-def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None):
-    archive = Month.parse(month) if month else None
+def _feed(kind: str, names: tuple[str, ...], fmt: str, period: str | None = None):
+    archive = parse_period(period) if period else None
     params = feed_params(kind, archive=archive is not None)
     selection = _selection(kind, names, params)
     site = current_site()
@@ -99,7 +99,7 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None)
         if combined and first_page and config["SYNDICATION_WEBSUB_HUB"]:
             KnownFeed.remember(address, target.keys)  # its hub is pinged when its parts change
         if archive:
-            page = feeds.archive_page(feed, fmt, archive)
+            page = feeds.archive_page(feed, fmt, archive, config["SYNDICATION_ARCHIVE_MAX_ITEMS"])
         else:
             page = feeds.feed_page(
                 feed,
@@ -109,6 +109,7 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None)
                 params.before,
                 params.after,
                 config["SYNDICATION_TOMBSTONE_DAYS"],
+                config["SYNDICATION_ARCHIVE_MAX_ITEMS"],
             )
         if hub := config["SYNDICATION_WEBSUB_HUB"]:
             page.links["hub"] = hub
@@ -116,17 +117,35 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, month: str | None = None)
 
     max_age = config["SYNDICATION_CACHE_MAX_AGE"]
     if archive and archive.end(site.zone) < datetime.now(UTC):
-        max_age = config["SYNDICATION_ARCHIVE_MAX_AGE"]  # a month that has ended changes only by edits
+        max_age = config["SYNDICATION_ARCHIVE_MAX_AGE"]  # a period that has ended changes only by edits
     links = websub_links(config["SYNDICATION_WEBSUB_HUB"], site.url(address))
     # Partner responses are for that partner alone: no shared cache may keep them.
-    return versioned_response(
-        target,
-        MIMETYPES[fmt],
-        render,
-        max_age=max_age,
-        extra_headers=links,
-        private=token is not None,
-        charge="feeds",
+    try:
+        return versioned_response(
+            target,
+            MIMETYPES[fmt],
+            render,
+            max_age=max_age,
+            extra_headers=links,
+            private=token is not None,
+            charge="feeds",
+        )
+    except Split as split:
+        # Decided when rendering, so it costs a count only when no rendered copy is current (a copy can
+        # only have been made while the period was one document, and any article since changed the ETag).
+        first = site.url(archive_path(kind, names, split.first, fmt, feeds.canonical_query(kind, selection, shown)))
+        return _see_other(first, split.reason, params.key, max_age, private=token is not None)
+
+
+def _see_other(address: str, reason: str, key: str, max_age: int, private: bool) -> Response:
+    """303 (RFC 9110 §15.4.4): the archive asked for is not one document; this one is where it begins."""
+    location = address + (("&" if "?" in address else "?") + urlencode({"key": key}) if key else "")
+    cache_control = f"{'private' if private else 'public'}, max-age={max_age}"
+    return Response(
+        f"303 See Other: {reason}\n",
+        status=303,
+        headers={"Location": location, "Cache-Control": cache_control},
+        content_type="text/plain; charset=utf-8",
     )
 
 
@@ -149,6 +168,7 @@ def tag_feed(names: str, fmt: str):
     return _feed("tag", _tags(names), fmt)
 
 
+# Archives: <month> is YYYY-MM or YYYY-MM-DD (a day); a day too busy for one document has numbered parts.
 @bp.get(f"/feed/<month>.{FORMAT}")
 def site_archive(month: str, fmt: str):
     return _feed("site", (), fmt, month)
@@ -162,6 +182,21 @@ def category_archive(slug: str, month: str, fmt: str):
 @bp.get(f"/tag/<names>/<month>.{FORMAT}")
 def tag_archive(names: str, month: str, fmt: str):
     return _feed("tag", _tags(names), fmt, month)
+
+
+@bp.get(f"/feed/<day>/<part>.{FORMAT}")
+def site_archive_part(day: str, part: str, fmt: str):
+    return _feed("site", (), fmt, f"{day}/{part}")
+
+
+@bp.get(f"/category/<slug>/<day>/<part>.{FORMAT}")
+def category_archive_part(slug: str, day: str, part: str, fmt: str):
+    return _feed("category", (slug,), fmt, f"{day}/{part}")
+
+
+@bp.get(f"/tag/<names>/<day>/<part>.{FORMAT}")
+def tag_archive_part(names: str, day: str, part: str, fmt: str):
+    return _feed("tag", _tags(names), fmt, f"{day}/{part}")
 
 
 @bp.get("/feeds.opml")
