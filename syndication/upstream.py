@@ -66,9 +66,12 @@ def _parse_xml(body: bytes, url: str, content_type: str) -> ParsedFeed:
         # Not well-formed: feedparser's lenient parser may still read it, but never with declarations.
         if _ENTITY_DECLARATION.search(body):
             raise FeedError("declares XML entities (refused: entity expansion and external entities)") from None
-    parsed = feedparser.parse(
-        body, response_headers={"content-location": url, "content-type": content_type or "application/xml"}
-    )
+    try:
+        parsed = feedparser.parse(
+            body, response_headers={"content-location": url, "content-type": content_type or "application/xml"}
+        )
+    except Exception as e:  # its lenient parser has crashed on hostile input (&#x110000;)
+        raise FeedError(f"could not be parsed ({type(e).__name__}: {_one_line(e)})") from None
     if not parsed.entries and not parsed.feed.get("title") and (parsed.bozo or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no channel or feed element"
         raise FeedError(f"is not an RSS or Atom feed ({_one_line(reason)})")
@@ -119,6 +122,8 @@ def _parse_json(body: bytes, url: str) -> ParsedFeed:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FeedError(f"is not JSON ({_one_line(e)})") from None
+    except RecursionError:
+        raise FeedError("is JSON nested too deeply to read") from None
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(JSON_FEED_VERSION):
         raise FeedError(f'is JSON but not a JSON Feed (no "version": "{JSON_FEED_VERSION}1.1")')
     items = document.get("items")

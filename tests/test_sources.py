@@ -149,6 +149,8 @@ def test_json_feed_entries():
         (b'{"items": []}', "is JSON but not a JSON Feed"),
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', 'without an "items" list'),
         (b"{not json", "is not JSON"),
+        (b'{"a":' + b"[" * 100_000, "nested too deeply"),
+        (b"<rss version='2.0'><channel><title>&#x110000;</title>", "could not be parsed"),  # feedparser's crash
     ],
 )
 def test_what_is_not_a_readable_feed_is_refused_with_a_reason(body, words):
