@@ -186,7 +186,8 @@ def _render_json(feed: Feed, page: Page) -> bytes:
             "summary": feed.item_summary(article),
             "date_published": feed.item_published(article).isoformat(),
             "date_modified": feed.item_updated(article).isoformat(),
-            "tags": [c.label for c in feed.item_categories(article)],
+            # Plain strings here (RSS and Atom tell categories from tags by their scheme): each once.
+            "tags": list(dict.fromkeys(c.label for c in feed.item_categories(article))),
         }
         content = feed.item_content(article)
         if content is not None:

@@ -175,10 +175,6 @@ def json_dangers(value, where: str, key: str = "") -> list[str]:
 # -- checking what the server serves ----------------------------------------------------------------
 
 MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
-# A known bug outside these tests' files: render.py lists a category and a tag of the same name twice in
-# a JSON Feed item's "tags" (the schema says uniqueItems). test_json_feed_tags_are_unique holds it (xfail,
-# strict) until it is fixed; then this exception goes too.
-KNOWN_JSON_ERROR = re.compile(r"^items/\d+/tags: .* has non-unique elements$")
 
 
 def check_feed(client, path: str, fmt: str) -> None:
@@ -192,7 +188,6 @@ def check_feed(client, path: str, fmt: str) -> None:
         validator = json_feed_validator()
         if validator is not None:
             errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
-            errors = [e for e in errors if not KNOWN_JSON_ERROR.match(e)]
             assert not errors, (path, errors)
         assert not json_dangers(document, path), json_dangers(document, path)
         return
@@ -1029,8 +1024,8 @@ def test_api_bodies_with_control_characters_and_lone_surrogates_are_stored_xml_s
     check_everything_served(fuzz_app)
 
 
-@pytest.mark.xfail(strict=True, reason="render.py repeats a name that is both a category and a tag (reported)")
 def test_json_feed_tags_are_unique(fuzz_app, tmp_path):
+    """A name that is both a category and a tag appears once in a JSON Feed item's tags (uniqueItems)."""
     post = "---\ntitle: T\ndate: 2026-01-05\ncategories: [ferries]\ntags: [ferries]\n---\nbody"
     (tmp_path / "p.md").write_text(post)
     assert import_paths(fuzz_app, tmp_path / "p.md").counts["imported"] == 1
