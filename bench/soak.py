@@ -107,7 +107,8 @@ def targets(db_path: Path) -> dict[str, list[str]]:
         categories = existing("category", "slug", CATEGORIES[:40])
         live = "SELECT id FROM article WHERE withdrawn IS NULL ORDER BY random() LIMIT 400"
         shares = [i for (i,) in conn.execute(live)]
-        month = conn.execute("SELECT max(published) FROM article").fetchone()[0][:7]
+        newest = conn.execute("SELECT max(published) FROM article").fetchone()[0]
+        month, day = newest[:7], newest[:10]
     finally:
         conn.close()
     tags = [quote(t) for t in tags]
@@ -115,9 +116,10 @@ def targets(db_path: Path) -> dict[str, list[str]]:
     feeds += [f"/category/{c}.{fmt}" for c in categories for fmt in ("rss", "atom", "json")]
     feeds += [f"/tag/{t}.{fmt}" for t in tags[:60] for fmt in ("rss", "atom", "json")]
     feeds += [f"/tag/{a}+{b}.rss" for a, b in pairwise(tags[:11])]  # all of the tags
-    # Monthly archives (RFC 5005 complete feeds) of one category and one tag. Not the whole site's: at
-    # the corpus's one article every 5 minutes, a month is ~8,900 articles, a 73 MB document that takes
-    # seconds and hundreds of MB to render (BENCHMARKS.md, "Load and soak"), which would be all this measured.
+    # Archives (RFC 5005 complete feeds): a category's and a tag's month, and the whole site's newest day
+    # (at the corpus's one article every 5 minutes a month is ~8,900 articles, over
+    # SYNDICATION_ARCHIVE_MAX_ITEMS: the site's month answers 303 to its days; a day is 288 articles, 2.4 MB).
+    feeds += [f"/feed/{day}.rss"]
     feeds += [f"/category/{categories[-1]}/{month}.{fmt}" for fmt in ("rss", "atom", "json")]
     feeds += [f"/tag/{tags[-1]}/{month}.{fmt}" for fmt in ("rss", "atom", "json")]
     feeds += [
