@@ -170,6 +170,7 @@ def _draft(source: Source, aid: str, entry: Entry, known: Article | None, zone: 
         "tags": source.tag_names,
         "author": entry.author or None,
         "excerpt": entry.summary or None,
+        "source_url": entry.link or None,  # checked like a post's: http(s) only, never javascript: or data:
     }
     draft = draft_from(meta, content, aid, zone, path=f"source:{source.name}", html_body=True)
-    return replace(draft, id=aid, source_name=source.attribution, source_url=entry.link)
+    return replace(draft, id=aid, source_name=source.attribution)

@@ -349,6 +349,23 @@ def test_a_broken_entry_is_reported_and_the_rest_import(app, runner, server):
     assert [a.title for a in articles(app, "ridge").values()] == ["Fine"]
 
 
+def test_an_entry_whose_link_is_not_http_is_refused(app, runner, server):
+    hostile = {"id": "h", "url": "javascript:alert(1)", "title": "Click", "content_html": "<p>x</p>"}
+    data = {"id": "d", "url": "data:text/html,<script>alert(1)</script>", "title": "D", "content_html": "<p>x</p>"}
+    good = {"id": "g", "url": "https://ridge.example/g", "title": "Fine", "content_html": "<p>ok</p>"}
+    server.replies["/json"] = Reply(body=json_feed(hostile, data, good))
+    server.replies["/rss"] = Reply(
+        body=rss(("r", "Click", "<p>x</p>")).replace(b"https://courier.example/a/r", b"javascript:alert(2)")
+    )
+    add(runner, server.url + "/json", "--category", "ridge", "--name", "ridge")
+    add(runner, server.url + "/rss", "--category", "ridge", "--name", "courier")
+    result = poll(runner)
+    assert "ridge: 3 entries: 1 new, 0 updated, 0 unchanged, 2 failed" in result.output
+    assert "javascript:alert(1): has an 'source_url' that is not an http(s) address" in result.output
+    assert [a.source_url for a in articles(app, "ridge").values()] == ["https://ridge.example/g"]
+    assert all("javascript:" not in a.source_url for a in articles(app, "courier").values())
+
+
 def test_an_article_withdrawn_here_is_not_brought_back_by_a_poll(app, runner, server):
     server.replies["/rss"] = Reply(body=rss(("g1", "Retracted", "<p>a</p>")))
     add(runner, server.url + "/rss", "--category", "partners", "--name", "courier")
