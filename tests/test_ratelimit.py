@@ -31,7 +31,7 @@ def storage(request) -> str:
 
 def limited_app(database_url, storage, **settings):
     app = make_app(database_url, SYNDICATION_RATELIMIT_STORAGE=storage, **settings)
-    app.extensions["syndication.ratelimit"]._limiter.storage.reset()  # counters left by earlier tests
+    app.extensions["syndication.ratelimit"].reset()  # counters left by earlier tests
     return app
 
 
@@ -119,3 +119,50 @@ def test_a_malformed_limit_is_refused_at_start(database_url):
 
     with pytest.raises(ConfigError, match="SYNDICATION_RATELIMIT_FEEDS"):
         make_app(database_url, SYNDICATION_RATELIMIT_FEEDS="lots")
+
+
+def test_local_windows_count_per_clock_aligned_window_and_say_when_it_ends():
+    from limits import parse
+
+    from syndication.ratelimit import LocalWindows
+
+    now = [1_000_040.0]  # 20 s into a minute (1,000,020 is a multiple of 60)
+    windows = LocalWindows(clock=lambda: now[0])
+    budget = parse("10/minute")
+    assert [windows.charge(budget, "feeds", "a", 4) for _ in range(2)] == [0, 0]
+    assert windows.charge(budget, "feeds", "a", 4) == 40  # 12 > 10: refused until the minute is over
+    assert windows.charge(budget, "feeds", "b", 4) == 0  # another client, its own count
+    assert windows.charge(budget, "api", "a", 4) == 0  # another bucket too
+    now[0] = 1_000_059.5
+    assert windows.charge(budget, "feeds", "a", 1) == 21  # refused requests count, as in `limits`
+    now[0] = 1_000_080.0  # the next minute
+    assert windows.charge(budget, "feeds", "a", 10) == 0
+
+
+def test_local_windows_forget_finished_windows_when_many_clients_came():
+    from limits import parse
+
+    from syndication.ratelimit import LocalWindows
+
+    now = [0.0]
+    windows = LocalWindows(clock=lambda: now[0])
+    windows.MAX_CLIENTS = 100
+    budget = parse("10/minute")
+    for i in range(100):
+        windows.charge(budget, "feeds", f"c{i}", 1)
+    now[0] = 60.0
+    windows.charge(budget, "feeds", "late", 1)  # a new window and a full dict: the old minute is swept
+    assert len(windows._counters) == 1
+
+
+def test_memory_counters_start_no_threads(database_url):
+    """limits' MemoryStorage started a Timer thread every 10 ms while a key lived (a hundred a second in a
+    busy worker); the local counters start none."""
+    import threading
+
+    app = make_app(database_url, SYNDICATION_RATELIMIT_STORAGE="memory://")
+    limiter = app.extensions["syndication.ratelimit"]
+    before = threading.active_count()
+    for _ in range(50):
+        limiter.charge("feeds", "addr:1", 1)
+    assert threading.active_count() == before
