@@ -215,10 +215,10 @@ def _web_address(url: str, key: str, relative: bool = True) -> str:
     try:
         parts = urlsplit(url)  # as browsers do, ignores tabs and newlines: "java\tscript:" is javascript:
     except ValueError as e:
-        raise PostError(f"has an '{key}' that is not a usable address ({e})", key) from None
+        raise PostError(f"has a '{key}' value that is not a usable address ({e})", key) from None
     scheme = parts.scheme.lower()
     if url and not (scheme in ("http", "https") or (relative and not scheme)):
-        raise PostError(f"has an '{key}' that is not an http(s) address: {url[:100]!r}", key)
+        raise PostError(f"has a '{key}' value that is not an http(s) address: {url[:100]!r}", key)
     return url
 
 

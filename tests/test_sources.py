@@ -361,7 +361,7 @@ def test_an_entry_whose_link_is_not_http_is_refused(app, runner, server):
     add(runner, server.url + "/rss", "--category", "ridge", "--name", "courier")
     result = poll(runner)
     assert "ridge: 3 entries: 1 new, 0 updated, 0 unchanged, 2 failed" in result.output
-    assert "javascript:alert(1): has an 'source_url' that is not an http(s) address" in result.output
+    assert "javascript:alert(1): has a 'source_url' value that is not an http(s) address" in result.output
     assert [a.source_url for a in articles(app, "ridge").values()] == ["https://ridge.example/g"]
     assert all("javascript:" not in a.source_url for a in articles(app, "courier").values())
 
