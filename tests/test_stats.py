@@ -635,3 +635,17 @@ def test_the_chart_stacks_each_day_to_scale():
     assert (first.pollers_y, first.pollers_height) == (10, 20)
     assert third.subscribers_height == 30 and third.pollers_height == 10
     assert first.x < empty.x < third.x and first.width == empty.width == third.width == 80
+
+
+def test_the_chart_keeps_its_day_labels_inside_it():
+    """The first and last labels sit under the first and last bars, but no further out than half a label
+    from the edges: the last one was cut off at the chart's right edge."""
+    since = DAY - timedelta(days=29)
+    chart = daily_chart([], since, DAY, width=720, height=220)
+    xs = [x for x, _ in chart.labels]
+    assert [text for _, text in chart.labels] == [
+        since.isoformat(),
+        (since + timedelta(days=15)).isoformat(),
+        DAY.isoformat(),
+    ]
+    assert min(xs) >= chart.left + 34 and max(xs) <= chart.width - 34

@@ -96,7 +96,11 @@ def daily_chart(rows: list[FeedDay], since: date, until: date, width: int = 720,
         )
     grid = [(round(baseline - value * unit, 2), f"{value:,}") for value in (0, top_value // 2, top_value)]
     shown = sorted({0, len(days) // 2, len(days) - 1})
-    labels = [(round(left + (n + 0.5) * slot, 2), days[n].isoformat()) for n in shown]
+    half_label = 34  # half a "2026-11-27" at 11 px: a label under the first or last bar stays inside the chart
+    labels = [
+        (round(min(max(left + (n + 0.5) * slot, left + half_label), width - half_label), 2), days[n].isoformat())
+        for n in shown
+    ]
     return Chart(width, height, left, baseline, top, bars, grid, labels)
 
 
