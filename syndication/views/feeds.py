@@ -86,8 +86,7 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, period: str | None = None
         address = feed_path(kind, names, fmt, feeds.canonical_query(kind, selection, shown, **paging, **cursor))
     asked = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "key"], safe=",~")
     if unquote(request.path + (f"?{asked}" if asked else "")) != unquote(address):
-        keep_key = ("&" if "?" in address else "?") + urlencode({"key": params.key}) if params.key else ""
-        return redirect(address + keep_key, code=301)
+        return redirect(_with_key(address, params.key), code=301)
 
     first_page = archive is None and params.before is None and params.after is None
     day = datetime.now(UTC).date().isoformat() if fmt == "atom" and first_page else ""
@@ -137,9 +136,14 @@ def _feed(kind: str, names: tuple[str, ...], fmt: str, period: str | None = None
         return _see_other(first, split.reason, params.key, max_age, private=token is not None)
 
 
+def _with_key(address: str, key: str) -> str:
+    """The address, keeping the partner's ?key= on it (a redirect must not lock a partner out)."""
+    return address + ("&" if "?" in address else "?") + urlencode({"key": key}) if key else address
+
+
 def _see_other(address: str, reason: str, key: str, max_age: int, private: bool) -> Response:
     """303 (RFC 9110 §15.4.4): the archive asked for is not one document; this one is where it begins."""
-    location = address + (("&" if "?" in address else "?") + urlencode({"key": key}) if key else "")
+    location = _with_key(address, key)
     cache_control = f"{'private' if private else 'public'}, max-age={max_age}"
     return Response(
         f"303 See Other: {reason}\n",
