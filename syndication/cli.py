@@ -45,6 +45,12 @@ def migrate_command(status: bool) -> None:
     click.echo("\n".join(f"applied  {name}" for name in applied) or "Nothing to apply.")
 
 
+def _require_current_schema() -> None:
+    """Commands that write articles refuse to run on tables older than the code."""
+    if waiting := pending(db):
+        raise click.ClickException(f"{len(waiting)} schema migration(s) pending: run `flask init-db` first.")
+
+
 @click.command("import-posts")
 @with_appcontext
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -59,8 +65,7 @@ def import_posts_command(paths: tuple[Path, ...], quiet: bool, sync: bool) -> No
     back. A file that cannot be imported is reported with its reason and skipped; the exit status is 1
     if any failed.
     """
-    if waiting := pending(db):
-        raise click.ClickException(f"{len(waiting)} schema migration(s) pending: run `flask init-db` first.")
+    _require_current_schema()
     zone = ZoneInfo(current_app.config["SYNDICATION_TIMEZONE"])
     report = ImportReport(track=sync)
     if sys.stdout.isatty() and not quiet:
@@ -234,8 +239,7 @@ def sources_remove(name: str, withdraw: bool) -> None:
 def sources_fetch(names: tuple[str, ...], force: bool, quiet: bool) -> None:
     """Poll the sources that are due (or NAMES): new and edited entries become articles. Run it from
     cron or a systemd timer. Exit status 1 if a source failed; it is retried later, backing off."""
-    if waiting := pending(db):
-        raise click.ClickException(f"{len(waiting)} schema migration(s) pending: run `flask init-db` first.")
+    _require_current_schema()
     unknown = [n for n in names if Source.get_or_none(Source.name == n) is None]
     if unknown:
         raise click.ClickException(f"No source named {', '.join(map(repr, unknown))}.")

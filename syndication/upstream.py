@@ -189,4 +189,4 @@ def _paragraphs(text: str) -> str:
 
 
 def _one_line(error: object) -> str:
-    return " ".join(str(error).split())[:200]
+    return _text(str(error))[:200]
